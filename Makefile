@@ -1,0 +1,49 @@
+# The two commands: `make run` and `make test`. Everything else is a helper they call.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test lint format bench venv clean
+
+# The CPU build of torch goes in first; then every pin, as requirements and as constraints,
+# so that sentence-transformers' unpinned torch requirement cannot pull a CUDA build.
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt -c requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Local development: embedded defaults (SQLite, in-memory channel layer, in-process tasks)
+# unless DATABASE_URL / REDIS_URL are set.
+run: export DEBUG ?= 1
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "Agent assist is starting at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo
+	$(PY) -m uvicorn assist.asgi:application --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The whole suite, slow tests included (a plain `pytest` skips those marked slow).
+test: lint
+	$(PY) -m pytest -m "slow or not slow"
+
+bench: venv
+	@echo "No benchmarks yet."
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles dist

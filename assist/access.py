@@ -1,0 +1,50 @@
+"""Who may reach what: one check per object kind, used by HTTP views and WebSocket consumers.
+
+Agents reach only the conversations assigned to them; supervisors read every conversation but
+write none; catalog admins edit templates (through Django admin's model permissions, which
+migration 0002 grants to the groups).
+Unknown ids raise Http404; known ids the user may not reach raise PermissionDenied (403).
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from assist.models import Conversation
+from assist.roles import AGENT, SUPERVISOR, has_role, user_roles
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def conversations_visible_to(user: AnyUser) -> QuerySet[Conversation]:
+    if has_role(user, SUPERVISOR):
+        return Conversation.objects.all()
+    if has_role(user, AGENT):
+        return Conversation.objects.filter(assigned_agent=user)
+    return Conversation.objects.none()
+
+
+def conversation_for_user(
+    user: AnyUser, conversation_id: int | str, *, write: bool = False
+) -> Conversation:
+    """The conversation if `user` may read it (or, with write=True, act in it)."""
+    try:
+        conversation = Conversation.objects.select_related("assigned_agent").get(
+            pk=int(conversation_id)
+        )
+    except (Conversation.DoesNotExist, ValueError, TypeError) as error:
+        raise Http404("No such conversation.") from error
+    roles = user_roles(user)
+    is_assignee = AGENT in roles and conversation.assigned_agent_id == user.pk
+    if is_assignee or getattr(user, "is_superuser", False):
+        return conversation
+    if SUPERVISOR in roles and not write:
+        return conversation
+    raise PermissionDenied("This conversation is not assigned to you.")
+
+
+def require_role(user: AnyUser, *roles: str) -> None:
+    """PermissionDenied unless the user has one of `roles`."""
+    if not user_roles(user) & set(roles):
+        raise PermissionDenied(f"This needs the role {' or '.join(roles)}.")

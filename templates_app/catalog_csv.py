@@ -1,0 +1,123 @@
+"""Reading and writing the catalog interchange CSV: columns key,title,body,category.
+
+Optional columns `locale` and `active` (1/0, true/false) round-trip what the admin shows.
+Parsing validates every row with the model's own field validators and reports all bad rows at
+once; it never touches the database.
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO
+
+from django.core.exceptions import ValidationError
+
+from templates_app.import_errors import MAX_REPORTED_ERRORS, ImportRejected, RowError
+from templates_app.models import ResponseTemplate
+
+REQUIRED_COLUMNS = ("key", "title", "body", "category")
+OPTIONAL_COLUMNS = ("locale", "active")
+_TRUE = {"1", "true", "yes", "y"}
+_FALSE = {"0", "false", "no", "n"}
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    line: int
+    key: str
+    title: str
+    body: str
+    category: str
+    locale: str = "en"
+    is_active: bool = True
+
+
+def _row_errors(row: CatalogRow) -> list[str]:
+    candidate = ResponseTemplate(
+        key=row.key, title=row.title, body=row.body, category=row.category, locale=row.locale
+    )
+    try:
+        candidate.clean_fields(exclude=["updated_by"])
+    except ValidationError as error:
+        return [
+            f"{field}: {message}"
+            for field, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return []
+
+
+def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
+    """All rows of a catalog CSV, or ImportRejected naming every bad row's line."""
+    reader = csv.DictReader(stream)
+    errors: list[RowError] = []
+    try:
+        header = reader.fieldnames or []
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise ImportRejected([RowError(1, f"unreadable header: {error}")]) from error
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise ImportRejected([RowError(1, f"missing column(s): {', '.join(missing)}")])
+
+    rows: list[CatalogRow] = []
+    seen: dict[str, int] = {}
+    line = reader.line_num
+    while len(errors) < MAX_REPORTED_ERRORS:
+        start = line + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as error:
+            errors.append(RowError(start, f"unreadable row: {error}"))
+            break
+        line = reader.line_num
+        if None in record:
+            errors.append(RowError(start, "more fields than columns in the header"))
+            continue
+        values = {name: (record.get(name) or "").strip() for name in header}
+        active = values.get("active", "") or "1"
+        if active.lower() not in _TRUE | _FALSE:
+            errors.append(RowError(start, f"active: '{active}' is not 1/0 or true/false"))
+            continue
+        row = CatalogRow(
+            line=start,
+            key=values["key"],
+            title=values["title"],
+            body=values["body"],
+            category=values["category"],
+            locale=values.get("locale") or "en",
+            is_active=active.lower() in _TRUE,
+        )
+        problems = _row_errors(row)
+        if row.key in seen:
+            problems.append(f"key '{row.key}' repeats line {seen[row.key]}")
+        seen.setdefault(row.key, start)
+        errors.extend(RowError(start, problem) for problem in problems)
+        rows.append(row)
+    if errors:
+        raise ImportRejected(errors[:MAX_REPORTED_ERRORS])
+    return rows
+
+
+def write_catalog_csv(templates: Iterable[ResponseTemplate], stream: IO[str]) -> None:
+    writer = csv.writer(stream)
+    writer.writerow([*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
+    for template in templates:
+        writer.writerow(
+            [
+                template.key,
+                template.title,
+                template.body,
+                template.category,
+                template.locale,
+                int(template.is_active),
+            ]
+        )
+
+
+def catalog_csv_text(templates: Iterable[ResponseTemplate]) -> str:
+    buffer = io.StringIO()
+    write_catalog_csv(templates, buffer)
+    return buffer.getvalue()

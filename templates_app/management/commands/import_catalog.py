@@ -1,0 +1,32 @@
+"""`manage.py import_catalog FILE.csv`: upsert the catalog from CSV, all or nothing."""
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from templates_app.catalog_csv import parse_catalog_csv
+from templates_app.import_errors import ImportRejected
+from templates_app.services import catalog_import
+
+
+class Command(BaseCommand):
+    help = "Import response templates from a CSV file (key,title,body,category)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+
+    def handle(self, *args: Any, file: Path, **options: Any) -> None:
+        try:
+            with file.open(encoding="utf-8-sig", newline="") as stream:
+                summary = catalog_import(rows=parse_catalog_csv(stream))
+        except OSError as error:
+            raise CommandError(f"cannot read {file}: {error}") from error
+        except ImportRejected as rejected:
+            for error in rejected.errors:
+                self.stderr.write(f"{file}: {error}")
+            raise CommandError("nothing was imported") from rejected
+        self.stdout.write(
+            f"{file}: {summary.created} created, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged"
+        )

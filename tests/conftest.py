@@ -1,0 +1,30 @@
+import pytest
+from django.test import Client
+
+from tests import factories
+
+
+@pytest.fixture
+def agent_user(db):
+    return factories.agent(username="agent_ann")
+
+
+@pytest.fixture
+def other_agent(db):
+    return factories.agent(username="agent_otto")
+
+
+@pytest.fixture
+def supervisor_user(db):
+    return factories.supervisor(username="super_sue")
+
+
+@pytest.fixture
+def catalog_admin_user(db):
+    return factories.catalog_admin(username="admin_cat")
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
