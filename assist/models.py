@@ -195,3 +195,24 @@ class Pick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.template_id} ({self.client_id})"
+
+
+class AgentToken(models.Model):
+    """A per-agent API token for the extension and scripts. Only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assist_tokens"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    # The first characters, so an admin can tell tokens apart without seeing them.
+    prefix = models.CharField(max_length=8)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

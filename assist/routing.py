@@ -1,3 +1,5 @@
-"""WebSocket routes. The live-assist consumer arrives with the live-suggestions work."""
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from assist.consumers import AssistConsumer
+
+websocket_urlpatterns = [path("ws/assist/", AssistConsumer.as_asgi())]

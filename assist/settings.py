@@ -102,7 +102,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/panel/"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -168,14 +169,24 @@ CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A web process must not hang on a dead broker: a few quick retries, then degraded mode.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "assist.api.authentication.AgentTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "assist.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
@@ -191,6 +202,24 @@ SPECTACULAR_SETTINGS = {
 COMPANY_NAME = os.environ.get("COMPANY_NAME", "Northwind Bank")
 # Longest message text accepted from any client, in characters.
 MESSAGE_MAX_CHARS = int(os.environ.get("MESSAGE_MAX_CHARS", "10000"))
+
+# --- Suggestions and the ranker ---------------------------------------------------------------
+# The model directory used when no ModelVersion is active; `make run` trains one there.
+RANKER_DIR = Path(os.environ.get("RANKER_DIR", BASE_DIR / "var" / "models" / "default"))
+# Intra-op threads per ranking process. Threads x worker processes must fit the cores:
+# oversubscribed, 2 threads ran up to 10x slower than 1 here.
+RANKER_THREADS = int(os.environ.get("RANKER_THREADS", "1"))
+SUGGESTION_K = int(os.environ.get("SUGGESTION_K", "5"))
+# Leave templates already sent in the conversation out of the list (default: mark them).
+SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
+
+# --- WebSocket ------------------------------------------------------------------------------
+# Origins allowed besides ALLOWED_HOSTS, e.g. chrome-extension://<extension id>.
+EXTENSION_ORIGINS = env_list("EXTENSION_ORIGINS")
+WS_MAX_FRAME_BYTES = 64 * 1024
+# Per connection: a sustained rate and a burst allowance, in frames.
+WS_RATE_PER_SECOND = float(os.environ.get("WS_RATE_PER_SECOND", "10"))
+WS_RATE_BURST = int(os.environ.get("WS_RATE_BURST", "40"))
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

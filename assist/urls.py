@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -8,7 +9,10 @@ from assist.api import views as api
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("panel/", views.panel, name="panel"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/conversations", api.ConversationList.as_view(), name="api-conversations"),
     path(
@@ -16,6 +20,19 @@ urlpatterns = [
         api.ConversationDetail.as_view(),
         name="api-conversation",
     ),
+    path(
+        "api/conversations/<int:conversation_id>/messages",
+        api.MessageCreate.as_view(),
+        name="api-messages",
+    ),
+    path(
+        "api/conversations/<int:conversation_id>/suggestions/latest",
+        api.LatestSuggestion.as_view(),
+        name="api-latest-suggestion",
+    ),
+    path("api/picks", api.PickCreate.as_view(), name="api-picks"),
+    path("api/tokens", api.Tokens.as_view(), name="api-tokens"),
+    path("api/tokens/current", api.CurrentToken.as_view(), name="api-token-current"),
     path("api/templates", api.TemplateList.as_view(), name="api-templates"),
     path("api/model-versions", api.ModelVersionList.as_view(), name="api-model-versions"),
 ]

@@ -28,3 +28,11 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def demo_ranker_dir(tmp_path_factory):
+    """A trained tiny ranker directory over the demo catalog, built once per test session."""
+    from tests.tiny_models import train_demo_ranker
+
+    return train_demo_ranker(tmp_path_factory.mktemp("demo_ranker"))

@@ -48,3 +48,57 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = ["id", "name", "base_model", "metrics", "is_active", "created_at", "activated_at"]
+
+
+class ConversationOpenSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=200)
+    channel = serializers.CharField(max_length=32, required=False, default="chat")
+    customer_name = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
+
+
+class MessageInSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["customer", "agent"])
+    text = serializers.CharField(trim_whitespace=False)
+    client_id = serializers.CharField(max_length=64)
+    template = serializers.CharField(required=False, allow_null=True, default=None)
+
+
+class PickInSerializer(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    suggestion = serializers.IntegerField(allow_null=True)
+    template = serializers.CharField(allow_null=True)
+    rank = serializers.IntegerField(allow_null=True, min_value=1)
+    action = serializers.ChoiceField(choices=["inserted", "sent", "dismissed"])
+    client_id = serializers.CharField(max_length=64)
+    time_to_pick_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
+class AckSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    client_id = serializers.CharField()
+    created = serializers.BooleanField()
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+
+
+class SuggestionItemSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    unfilled = serializers.ListField(child=serializers.CharField())
+    probability = serializers.FloatField(allow_null=True)
+    confident = serializers.BooleanField()
+    already_sent = serializers.BooleanField()
+
+
+class SuggestionFrameSerializer(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    suggestion = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    message = serializers.IntegerField()
+    model_version = serializers.CharField(allow_null=True)
+    items = SuggestionItemSerializer(many=True)

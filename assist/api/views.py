@@ -2,23 +2,36 @@
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assist.access import conversation_for_user, conversations_visible_to, require_role
+from assist.api.authentication import AgentTokenAuthentication
 from assist.api.serializers import (
+    AckSerializer,
     ConversationDetailSerializer,
+    ConversationOpenSerializer,
     ConversationSerializer,
+    MessageInSerializer,
     ModelVersionSerializer,
+    PickInSerializer,
+    SuggestionFrameSerializer,
     TemplateSerializer,
+    TokenSerializer,
 )
 from assist.models import Conversation, Message, ModelVersion
 from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
+from assist.selectors import latest_suggestion, suggestion_frame
+from assist.services.conversations import conversation_open, message_ingest
+from assist.services.picks import pick_record, pick_validate
+from assist.tokens import parse_authorization, token_issue, token_revoke
 from templates_app.models import ResponseTemplate
 from templates_app.selectors import template_search
 
@@ -27,6 +40,19 @@ class ConversationList(generics.ListAPIView):
     """Conversations the caller may see: an agent's own, or all for a supervisor."""
 
     serializer_class = ConversationSerializer
+
+    @extend_schema(
+        request=ConversationOpenSerializer,
+        responses={200: ConversationSerializer, 201: ConversationSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Open a conversation assigned to the calling agent, or return it if it exists."""
+        require_role(request.user, AGENT)
+        data = _valid(ConversationOpenSerializer, request)
+        conversation, created = conversation_open(agent=request.user, **data)
+        if conversation.assigned_agent_id != request.user.pk:
+            raise PermissionDenied("This conversation is assigned to another agent.")
+        return Response(ConversationSerializer(conversation).data, status=201 if created else 200)
 
     @extend_schema(
         parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=["open", "closed"])]
@@ -81,3 +107,84 @@ class ModelVersionList(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[ModelVersion]:
         require_role(self.request.user, SUPERVISOR, CATALOG_ADMIN)
         return ModelVersion.objects.all()
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class MessageCreate(APIView):
+    @extend_schema(request=MessageInSerializer, responses={200: AckSerializer, 201: AckSerializer})
+    def post(self, request: Request, conversation_id: int) -> Response:
+        """Store a message once per client id; a customer message triggers a ranking."""
+        conversation = conversation_for_user(request.user, conversation_id, write=True)
+        data = _valid(MessageInSerializer, request)
+        ingested = message_ingest(
+            conversation=conversation,
+            role=data["role"],
+            text=data["text"],
+            client_id=data["client_id"],
+            template_key=data["template"],
+        )
+        body = {
+            "id": ingested.message.pk,
+            "client_id": ingested.message.client_id,
+            "created": ingested.created,
+        }
+        return Response(body, status=201 if ingested.created else 200)
+
+
+class PickCreate(APIView):
+    @extend_schema(request=PickInSerializer, responses={200: AckSerializer, 201: AckSerializer})
+    def post(self, request: Request) -> Response:
+        """Store a pick once per client id. The response is the acknowledgement: it comes
+        only after the row is committed, so REST stores directly instead of via a worker."""
+        data = _valid(PickInSerializer, request)
+        conversation = conversation_for_user(request.user, data["conversation"], write=True)
+        pick, created = pick_record(
+            request=pick_validate(
+                conversation=conversation,
+                agent_id=request.user.pk,
+                suggestion_id=data["suggestion"],
+                template_key=data["template"],
+                rank=data["rank"],
+                action=data["action"],
+                client_id=data["client_id"],
+                time_to_pick_ms=data.get("time_to_pick_ms"),
+            )
+        )
+        body = {"id": pick.pk, "client_id": pick.client_id, "created": created}
+        return Response(body, status=201 if created else 200)
+
+
+class LatestSuggestion(APIView):
+    @extend_schema(responses={200: SuggestionFrameSerializer, 204: None})
+    def get(self, request: Request, conversation_id: int) -> Response:
+        """The latest suggestion list of the conversation, as the panel shows it."""
+        conversation = conversation_for_user(request.user, conversation_id)
+        suggestion = latest_suggestion(conversation)
+        if suggestion is None:
+            return Response(status=204)
+        return Response(suggestion_frame(suggestion))
+
+
+class Tokens(APIView):
+    authentication_classes = [SessionAuthentication]
+
+    @extend_schema(request=None, responses={201: TokenSerializer})
+    def post(self, request: Request) -> Response:
+        """Issue a token to the signed-in agent (for the extension). Shown only this once."""
+        require_role(request.user, AGENT)
+        return Response({"token": token_issue(user=request.user, label="api")}, status=201)
+
+
+class CurrentToken(APIView):
+    authentication_classes = [AgentTokenAuthentication]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Revoke the token this request was made with (sign-out of the extension)."""
+        token_revoke(raw=parse_authorization(request.META.get("HTTP_AUTHORIZATION", "")))
+        return Response(status=204)

@@ -1,0 +1,118 @@
+"""Writes of live conversations: opening one and storing its messages."""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from assist.models import Conversation, Message
+from templates_app.models import ResponseTemplate
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidInput(ValueError):
+    """A client sent something the service cannot store; the message says what."""
+
+    def __init__(self, detail: str, *, code: str = "invalid") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+def conversation_open(
+    *, agent: AbstractBaseUser, external_id: str, channel: str = "chat", customer_name: str = ""
+) -> tuple[Conversation, bool]:
+    """The open conversation with this external id, made and assigned to `agent` if new.
+
+    Returns (conversation, created). The unique constraint decides a race between two opens.
+    """
+    external_id, channel = external_id.strip(), (channel.strip() or "chat")
+    if not external_id or len(external_id) > 200:
+        raise InvalidInput("external_id must be 1 to 200 characters")
+    if len(channel) > 32 or len(customer_name) > 200:
+        raise InvalidInput("channel (32) or customer_name (200) is too long")
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                external_id=external_id,
+                channel=channel,
+                customer_name=customer_name.strip(),
+                assigned_agent=agent,
+                started_at=timezone.now(),
+            )
+            return conversation, True
+    except IntegrityError:
+        return Conversation.objects.get(channel=channel, external_id=external_id), False
+
+
+def rank_enqueue(message: Message) -> None:
+    """Queue the ranking; if the broker is unreachable, tell the panels instead of failing.
+
+    The message is already stored, so the agent loses only the suggestions, never the message.
+    """
+    from kombu.exceptions import OperationalError
+
+    from assist.tasks import broker_unavailable, rank  # tasks import services: import late
+
+    try:
+        rank.delay(message.pk)
+    except (OperationalError, ConnectionError, OSError):
+        logger.warning("broker unreachable: no ranking for message %s", message.pk)
+        broker_unavailable(message.conversation_id)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    message: Message
+    created: bool
+
+
+def message_ingest(
+    *,
+    conversation: Conversation,
+    role: str,
+    text: str,
+    client_id: str,
+    template_key: str | None = None,
+) -> Ingested:
+    """Store a message once per client id; a customer message queues a ranking on commit."""
+    if role not in (Message.Role.CUSTOMER, Message.Role.AGENT):
+        raise InvalidInput("role must be 'customer' or 'agent'")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("text must be a non-empty string")
+    if len(text) > settings.MESSAGE_MAX_CHARS:
+        raise InvalidInput(
+            f"text is longer than {settings.MESSAGE_MAX_CHARS} characters", code="too_large"
+        )
+    if not client_id or len(client_id) > 64:
+        raise InvalidInput("client_id must be 1 to 64 characters")
+    template = None
+    if template_key is not None:
+        if role != Message.Role.AGENT:
+            raise InvalidInput("only agent messages may name a template")
+        template = ResponseTemplate.objects.filter(key=template_key).first()
+        if template is None:
+            raise InvalidInput(f"no template {template_key!r}", code="not_found")
+    if conversation.status != Conversation.Status.OPEN:
+        raise InvalidInput("the conversation is closed")
+
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation,
+                role=role,
+                text=text,
+                template=template,
+                client_id=client_id,
+                sent_at=timezone.now(),
+            )
+            if role == Message.Role.CUSTOMER:
+                transaction.on_commit(lambda: rank_enqueue(message))
+    except IntegrityError:
+        # The same client id again: a retry after a lost ack. Store nothing twice.
+        message = Message.objects.get(conversation=conversation, client_id=client_id)
+        return Ingested(message=message, created=False)
+    return Ingested(message=message, created=True)

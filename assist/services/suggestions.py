@@ -1,0 +1,90 @@
+"""Ranking a customer message and storing what the agent will be shown."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from assist.events import conversation_group, send_event_on_commit
+from assist.inference import active_model_version, load_ranker
+from assist.models import Conversation, Message, Suggestion
+from assist.selectors import sent_template_keys, suggestion_frame
+from templates_app.selectors import active_template_keys
+
+logger = logging.getLogger(__name__)
+
+
+def _is_stale(message: Message) -> bool:
+    """A newer customer message makes this one's ranking useless to the agent."""
+    return Message.objects.filter(
+        conversation_id=message.conversation_id, role=Message.Role.CUSTOMER, pk__gt=message.pk
+    ).exists()
+
+
+def suggestion_create(*, message_id: int) -> Suggestion | None:
+    """Rank the templates for the conversation up to `message_id`, store and push the list.
+
+    Idempotent (a redelivered task finds the stored list and pushes it again) and returns
+    None, storing nothing, when the message is gone or a newer customer message exists.
+    """
+    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
+    if message is None or _is_stale(message):
+        return None
+    existing = Suggestion.objects.filter(message=message).first()
+    if existing is None:
+        existing = _rank_and_store(message)
+        if existing is None:
+            return None
+    else:
+        send_event_on_commit(
+            conversation_group(message.conversation_id),
+            {"type": "assist.suggestions", "frame": suggestion_frame(existing)},
+        )
+    return existing
+
+
+def _rank_and_store(message: Message) -> Suggestion | None:
+    conversation = message.conversation
+    turns = [
+        (role, text)
+        for role, text in conversation.messages.filter(pk__lte=message.pk)
+        .order_by("sent_at", "id")
+        .values_list("role", "text")
+    ]
+    version = active_model_version()
+    ranker = load_ranker(version)
+    sent = sent_template_keys(conversation)
+    started = time.perf_counter()
+    context = ranker.build_context(turns)
+    ranked = ranker.rank(
+        [context],
+        k=settings.SUGGESTION_K,
+        allowed=active_template_keys(),
+        exclude=[sent] if settings.SUGGEST_EXCLUDE_SENT else None,
+    )[0]
+    latency_ms = (time.perf_counter() - started) * 1000
+    items = [
+        {"key": key, "probability": round(p, 6), "confident": p >= ranker.threshold}
+        for key, p in ranked
+    ]
+    with transaction.atomic():
+        # The row lock orders concurrent rankings of one conversation, so seq never collides.
+        Conversation.objects.select_for_update().only("pk").get(pk=conversation.pk)
+        if _is_stale(message):
+            return None
+        last = conversation.suggestions.aggregate(last=Max("seq"))["last"] or 0
+        suggestion = Suggestion.objects.create(
+            conversation=conversation,
+            message=message,
+            seq=last + 1,
+            model_version=version,
+            items=items,
+            latency_ms=latency_ms,
+        )
+        send_event_on_commit(
+            conversation_group(conversation.pk),
+            {"type": "assist.suggestions", "frame": suggestion_frame(suggestion)},
+        )
+    return suggestion
