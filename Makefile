@@ -20,15 +20,13 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed
 
 # Local development: embedded defaults (SQLite, in-memory channel layer, in-process tasks)
-# unless DATABASE_URL / REDIS_URL are set.
+# unless DATABASE_URL / REDIS_URL are set; then the ASGI server and Celery worker processes.
 run: export DEBUG ?= 1
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo
-	@echo "Agent assist is starting at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
-	@echo
-	$(PY) -m uvicorn assist.asgi:application --host $(HOST) --port $(PORT)
+	$(PY) manage.py ensure_model
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -12,8 +12,12 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
 from assist.settings import *  # noqa: F403
 
-# Hashing demo and factory passwords with the production hasher costs seconds per test.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Hashing demo and factory passwords with the production hasher costs seconds per test. The
+# production one stays available for users that server processes started by a test log in as.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 # In-process tests run in embedded mode (in-memory layer, tasks run in-process at commit), so
 # they are independent of each other and of any worker. The worker path is tested by starting

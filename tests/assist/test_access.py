@@ -64,8 +64,11 @@ def test_model_versions_are_for_supervisors_and_catalog_admins(
 
 def test_anonymous_requests_are_refused():
     client = Client()
-    assert client.get(reverse("api-conversations")).status_code == 403
-    assert client.get(reverse("api-templates")).status_code == 403
+    # 401 with `WWW-Authenticate: Token`: the API says how to authenticate.
+    response = client.get(reverse("api-conversations"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert client.get(reverse("api-templates")).status_code == 401
 
 
 def test_a_user_without_a_role_gets_403_from_the_catalog_search(db):

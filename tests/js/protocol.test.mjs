@@ -1,0 +1,257 @@
+// node --test tests/js/  (node's own runner; no npm packages)
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, mock, test } from "node:test";
+
+import {
+  AssistSocket,
+  BACKOFF_MAX_MS,
+  CLOSE_UNAUTHORIZED,
+  PING_INTERVAL_MS,
+  acceptsSuggestions,
+  backoffDelay,
+  formatProbability,
+  socketUrl,
+  splitPlaceholders,
+} from "../../static/panel/protocol.js";
+
+/** Stands in for the browser's WebSocket; the test plays the server. */
+class FakeWebSocket {
+  static instances = [];
+
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeWebSocket.instances.push(this);
+  }
+
+  send(data) {
+    if (this.readyState !== 1) throw new Error("not open");
+    this.sent.push(JSON.parse(data));
+  }
+
+  close() {
+    this.readyState = 3;
+  }
+
+  // Server side.
+  accept() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+
+  deliver(frame) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code });
+  }
+
+  static get last() {
+    return FakeWebSocket.instances.at(-1);
+  }
+}
+
+const location = { protocol: "https:", host: "assist.example" };
+
+function makeSocket(options = {}) {
+  return new AssistSocket("/ws/assist/", { WebSocketImpl: FakeWebSocket, location, ...options });
+}
+
+describe("helpers", () => {
+  test("backoff doubles from 0.5 s and stops at 10 s", () => {
+    const middle = () => 0.5; // no jitter
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6, 12].map((attempt) => backoffDelay(attempt, middle)),
+      [500, 1000, 2000, 4000, 8000, 10000, 10000, 10000],
+    );
+  });
+
+  test("backoff jitters within ±20 % and never past the cap", () => {
+    assert.equal(backoffDelay(0, () => 0), 400);
+    assert.equal(backoffDelay(0, () => 1), 600);
+    assert.equal(backoffDelay(10, () => 1), BACKOFF_MAX_MS);
+    assert.equal(backoffDelay(10, () => 0), 8000);
+  });
+
+  test("a suggestions frame is taken only for its conversation with a greater seq", () => {
+    const frame = { conversation: 7, seq: 3, items: [] };
+    assert.equal(acceptsSuggestions(7, null, frame), true);
+    assert.equal(acceptsSuggestions("7", 2, frame), true);
+    assert.equal(acceptsSuggestions(7, 3, frame), false);
+    assert.equal(acceptsSuggestions(7, 4, frame), false);
+    assert.equal(acceptsSuggestions(8, null, frame), false);
+    assert.equal(acceptsSuggestions(7, null, { conversation: 7, seq: 1 }), false);
+  });
+
+  test("placeholders are split out of a body", () => {
+    assert.deepEqual(splitPlaceholders("Hi [[name]], your card ships on [[date]]."), [
+      { text: "Hi ", placeholder: false },
+      { text: "[[name]]", placeholder: true, name: "name" },
+      { text: ", your card ships on ", placeholder: false },
+      { text: "[[date]]", placeholder: true, name: "date" },
+      { text: ".", placeholder: false },
+    ]);
+    assert.deepEqual(splitPlaceholders("<b>plain</b>"), [{ text: "<b>plain</b>", placeholder: false }]);
+    assert.deepEqual(splitPlaceholders(""), []);
+  });
+
+  test("probabilities are percentages; search results have none", () => {
+    assert.equal(formatProbability(0.834), "83%");
+    assert.equal(formatProbability(1), "100%");
+    assert.equal(formatProbability(null), "");
+  });
+
+  test("the socket URL follows the page's scheme", () => {
+    assert.equal(socketUrl("/ws/assist/", location), "wss://assist.example/ws/assist/");
+    assert.equal(
+      socketUrl("/ws/assist/", { protocol: "http:", host: "localhost:8000" }),
+      "ws://localhost:8000/ws/assist/",
+    );
+  });
+});
+
+describe("AssistSocket", () => {
+  beforeEach(() => {
+    FakeWebSocket.instances = [];
+    mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"] });
+  });
+
+  afterEach(() => {
+    mock.timers.reset();
+  });
+
+  test("frames sent while disconnected go out after the connection opens", () => {
+    const socket = makeSocket();
+    socket.subscribe(1);
+    socket.send({ type: "message", conversation: 1, role: "customer", text: "hi", client_id: "m1" });
+    socket.send({ type: "search", query: "card", request_id: "r1" });
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    assert.equal(ws.url, "wss://assist.example/ws/assist/");
+    assert.deepEqual(ws.sent, []);
+    ws.accept();
+    assert.deepEqual(
+      ws.sent.map((f) => f.type),
+      ["subscribe", "message", "search"],
+    );
+  });
+
+  test("after a reconnect it re-subscribes and resends what was never acknowledged", () => {
+    const socket = makeSocket();
+    const states = [];
+    socket.on("connection", ({ state }) => states.push(state));
+    socket.connect();
+    FakeWebSocket.last.accept();
+    socket.subscribe(1);
+    socket.subscribe(2);
+    socket.send({ type: "pick", conversation: 1, client_id: "p1" });
+    socket.send({ type: "pick", conversation: 1, client_id: "p2" });
+    FakeWebSocket.last.deliver({ type: "ack", client_id: "p1", id: 10, kind: "pick" });
+    FakeWebSocket.last.drop();
+    assert.equal(socket.state, "closed");
+
+    mock.timers.tick(BACKOFF_MAX_MS);
+    const second = FakeWebSocket.last;
+    assert.equal(FakeWebSocket.instances.length, 2);
+    second.accept();
+    assert.deepEqual(second.sent, [
+      { type: "subscribe", conversation: 1 },
+      { type: "subscribe", conversation: 2 },
+      { type: "pick", conversation: 1, client_id: "p2" },
+    ]);
+    assert.deepEqual(states, ["connecting", "open", "closed", "connecting", "open"]);
+  });
+
+  test("with a token the auth frame goes first and nothing else until ready", () => {
+    const socket = makeSocket({ token: "secret" });
+    socket.subscribe(5);
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    socket.send({ type: "message", conversation: 5, client_id: "m1" });
+    assert.deepEqual(ws.sent, [{ type: "auth", token: "secret" }]);
+    ws.deliver({ type: "ready", user: "jo", conversations: [] });
+    assert.deepEqual(
+      ws.sent.map((f) => f.type),
+      ["auth", "subscribe", "message"],
+    );
+  });
+
+  test("a wrong token closes for good instead of retrying", () => {
+    const socket = makeSocket({ token: "wrong" });
+    const events = [];
+    socket.on("connection", (info) => events.push(info));
+    socket.connect();
+    FakeWebSocket.last.accept();
+    FakeWebSocket.last.drop(CLOSE_UNAUTHORIZED);
+    mock.timers.tick(60_000);
+    assert.equal(FakeWebSocket.instances.length, 1);
+    assert.equal(events.at(-1).final, true);
+  });
+
+  test("an error for a frame removes it from the outbox; unauthenticated keeps it", () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    socket.send({ type: "pick", client_id: "bad" });
+    socket.send({ type: "pick", client_id: "later" });
+    ws.deliver({ type: "error", code: "invalid", detail: "rank", client_id: "bad" });
+    ws.deliver({ type: "error", code: "unauthenticated", detail: "", client_id: "later" });
+    assert.equal(socket.pendingCount, 1);
+    ws.deliver({ type: "ready", user: "jo", conversations: [] });
+    assert.deepEqual(ws.sent.at(-1), { type: "pick", client_id: "later" });
+  });
+
+  test("pings every 25 s and reconnects when the server has gone quiet", () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    mock.timers.tick(PING_INTERVAL_MS);
+    assert.deepEqual(ws.sent, [{ type: "ping" }]);
+    ws.deliver({ type: "pong" });
+    mock.timers.tick(PING_INTERVAL_MS);
+    assert.equal(ws.sent.length, 2);
+    mock.timers.tick(3 * PING_INTERVAL_MS); // nothing heard for too long
+    assert.equal(socket.state, "closed");
+    mock.timers.tick(BACKOFF_MAX_MS);
+    assert.equal(FakeWebSocket.instances.length, 2);
+  });
+
+  test("listeners get server frames by type", () => {
+    const socket = makeSocket();
+    const got = [];
+    socket.on("suggestions", (frame) => got.push(frame.seq));
+    socket.connect();
+    FakeWebSocket.last.accept();
+    FakeWebSocket.last.deliver({ type: "suggestions", conversation: 1, seq: 4, items: [] });
+    FakeWebSocket.last.deliver({ type: "status", assist_available: false });
+    assert.deepEqual(got, [4]);
+  });
+});
+
+describe("AssistSocket subscriptions", () => {
+  beforeEach(() => {
+    FakeWebSocket.instances = [];
+  });
+
+  test("subscribing twice sends one frame; refresh asks for the state again", () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    socket.subscribe(3);
+    socket.subscribe(3);
+    assert.equal(ws.sent.length, 1);
+    socket.refresh(3);
+    assert.deepEqual(ws.sent, [
+      { type: "subscribe", conversation: 3 },
+      { type: "subscribe", conversation: 3 },
+    ]);
+    socket.close();
+  });
+});

@@ -1,0 +1,134 @@
+"""Starting the real thing for end-to-end tests and benchmarks: ASGI server and Celery workers.
+
+Processes get the production settings through the environment, pointed at the test database
+and at Redis, so they exercise exactly what `make run` starts with REDIS_URL set.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url() -> str:
+    """The URL of the database this test process uses (the test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+def live_env(*, redis_url: str, ranker_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="assist.settings",
+        DATABASE_URL=database_url(),
+        REDIS_URL=redis_url,
+        RANKER_DIR=str(ranker_dir),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Plain HTTP on loopback, static files from the app folders: what `make run` does.
+        DEBUG="1",
+        DB_CONN_MAX_AGE="0",
+        **extra,
+    )
+    return env
+
+
+def wait_for(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def celery_worker(
+    env: dict[str, str], *, name: str = "w1", concurrency: int = 1
+) -> Iterator[subprocess.Popen]:
+    log = open(Path(env.get("LIVE_LOG_DIR", "/tmp")) / f"worker-{name}.log", "w+")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "assist", "worker",
+            "--queues", "inference,default", "--concurrency", str(concurrency),
+            "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
+            "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"worker exited: {log.read()[-3000:]}")
+        log.seek(0)
+        return " ready." in log.read()
+
+    try:
+        wait_for(ready, timeout=120, what="the Celery worker")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextmanager
+def asgi_server(env: dict[str, str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "assist.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError("the ASGI server exited")
+        try:
+            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(up, timeout=60, what="the ASGI server")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,99 @@
+"""The live loop end to end: ASGI server, a real Celery worker on Redis, the panel in Chromium.
+
+A customer message arrives → the worker ranks → the panel renders the suggestions → the agent
+presses 1 → the Pick row exists. Then the server restarts under the panel, which reconnects by
+itself and keeps working.
+"""
+
+import os
+import uuid
+
+import pytest
+import requests
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+
+from assist.models import Pick
+from assist.tokens import token_issue
+from tests import factories
+from tests.live import CHROMIUM, CHROMIUM_ARGS, asgi_server, celery_worker, free_port, live_env
+from tests.tiny_models import DEMO_CATALOG
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)"),
+]
+
+
+def post_customer_message(base: str, token: str, conversation_id: int, text: str) -> None:
+    response = requests.post(
+        f"{base}/api/conversations/{conversation_id}/messages",
+        json={"role": "customer", "text": text, "client_id": str(uuid.uuid4())},
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_message_to_suggestions_to_keyboard_pick_with_a_real_worker(demo_ranker_dir, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    call_command("import_catalog", DEMO_CATALOG, verbosity=0)
+    agent = factories.agent(username="ann")
+    # Hashed as production does: the server processes run with the production settings.
+    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
+    agent.save(update_fields=["password"])
+    conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
+    token = token_issue(user=agent)
+    env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=demo_ranker_dir)
+    env["LIVE_LOG_DIR"] = str(tmp_path)
+    port = free_port()
+
+    with celery_worker(env), asgi_server(env, port) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
+        page.fill("#id_username", "ann")
+        page.fill("#id_password", "ann-pass")
+        page.click("button[type=submit]")
+        expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+
+        post_customer_message(base, token, conversation.pk, "I was charged twice for one purchase")
+        first = page.locator('#suggestions[data-seq="1"] li.suggestion').first
+        expect(first).to_be_visible(timeout=30_000)
+        key = first.get_attribute("data-key")
+        assert key
+        page.keyboard.press("1")
+        expect(page.locator("#suggestions li.suggestion.saved")).to_have_count(1, timeout=15_000)
+        browser.close()
+
+    # Outside Playwright's event loop: the ORM refuses to run inside one.
+    pick = Pick.objects.get()
+    assert (pick.template.key, pick.rank, pick.action) == (key, 1, "inserted")
+    assert pick.agent == agent
+    assert pick.time_to_pick_ms is not None
+
+    # The server goes away and comes back on the same port: the panel reconnects by itself.
+    with celery_worker(env, name="w2"), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context()
+        with asgi_server(env, port) as base:
+            page = context.new_page()
+            page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
+            page.fill("#id_username", "ann")
+            page.fill("#id_password", "ann-pass")
+            page.click("button[type=submit]")
+            expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+        expect(page.locator("#connection")).to_have_text("reconnecting…", timeout=15_000)
+        with asgi_server(env, port) as base:
+            expect(page.locator("#connection")).to_have_text("connected", timeout=30_000)
+            post_customer_message(base, token, conversation.pk, "my card has not arrived yet")
+            fresh = page.locator('#suggestions[data-seq="2"] li.suggestion')
+            expect(fresh.first).to_be_visible(timeout=30_000)
+            page.keyboard.press("1")
+            expect(page.locator("#suggestions li.suggestion.saved")).to_have_count(
+                1, timeout=15_000
+            )
+        browser.close()
+    assert Pick.objects.count() == 2
