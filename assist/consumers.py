@@ -17,10 +17,11 @@ from django.http import Http404
 
 from assist import access, selectors
 from assist.events import agent_group, conversation_group
+from assist.health import inference_available
 from assist.models import Conversation
 from assist.roles import AGENT, SUPERVISOR, user_roles
 from assist.services.conversations import InvalidInput, message_ingest
-from assist.services.picks import pick_submit, pick_validate
+from assist.services.picks import ack_kind, pick_submit, pick_validate
 from assist.tokens import parse_authorization, token_user
 
 logger = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(conversation_group(conversation.pk), self.channel_name)
         self.subscribed.add(conversation.pk)
         state = await database_sync_to_async(selectors.conversation_state)(
-            conversation, assist_available=True
+            conversation, assist_available=inference_available()
         )
         await self._send("state", **state)
 
@@ -233,7 +234,12 @@ class AssistConsumer(AsyncWebsocketConsumer):
             client_id=frame.get("client_id"),
             time_to_pick_ms=frame.get("time_to_pick_ms"),
         )
-        await database_sync_to_async(pick_submit)(request=request)
+        stored = await database_sync_to_async(pick_submit)(request=request)
+        if stored is not None:
+            # Stored here: ack directly, the channel layer may be what is down.
+            await self._send(
+                "ack", client_id=stored.client_id, id=stored.pk, kind=ack_kind(stored.action)
+            )
 
     async def _search(self, frame: dict[str, Any]) -> None:
         query = _field(frame, "query", str)

@@ -7,6 +7,7 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
 from assist.events import conversation_group, send_now
+from assist.health import start_heartbeat
 from assist.inference import NoModel, active_model_version, load_ranker
 from assist.services.picks import PickRequest, pick_record
 from assist.services.suggestions import suggestion_create
@@ -32,7 +33,7 @@ def log_pick(**request: Any) -> int:
     return pick.pk
 
 
-def broker_unavailable(conversation_id: int) -> None:
+def suggestions_unavailable(conversation_id: int) -> None:
     send_now(
         conversation_group(conversation_id),
         {"type": "assist.status", "assist_available": False},
@@ -40,12 +41,17 @@ def broker_unavailable(conversation_id: int) -> None:
 
 
 @worker_process_init.connect
-@worker_ready.connect
 def load_model_at_start(**kwargs: Any) -> None:
-    # Load before the first message arrives, so that no agent waits for it.
+    # Each pool process loads the model before the first message arrives, so that no agent
+    # waits for it.
     try:
         load_ranker(active_model_version())
     except NoModel as error:
         logger.warning("worker started without a model: %s", error)
     except Exception:
         logger.exception("could not load the ranker at worker start")
+
+
+@worker_ready.connect
+def heartbeat_while_alive(**kwargs: Any) -> None:
+    start_heartbeat()

@@ -97,3 +97,61 @@ def test_message_to_suggestions_to_keyboard_pick_with_a_real_worker(demo_ranker_
             )
         browser.close()
     assert Pick.objects.count() == 2
+
+
+def test_degraded_mode_without_a_worker_then_recovery(demo_ranker_dir, tmp_path):
+    """No worker: the panel says so, search works and picks are stored; a worker that starts
+    later ranks the waiting message and the panel recovers without a reload."""
+    from playwright.sync_api import expect, sync_playwright
+
+    call_command("import_catalog", DEMO_CATALOG, verbosity=0)
+    agent = factories.agent(username="ann")
+    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
+    agent.save(update_fields=["password"])
+    conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
+    token = token_issue(user=agent)
+    env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=demo_ranker_dir)
+    env["LIVE_LOG_DIR"] = str(tmp_path)
+    _forget_heartbeats(env["REDIS_URL"])
+    port = free_port()
+
+    with asgi_server(env, port) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
+        page.fill("#id_username", "ann")
+        page.fill("#id_password", "ann-pass")
+        page.click("button[type=submit]")
+        expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+
+        post_customer_message(base, token, conversation.pk, "I think someone stole my card")
+        status = page.locator("#assist-status")
+        expect(status).to_contain_text("unavailable", timeout=15_000)
+
+        page.keyboard.press("/")
+        page.keyboard.type("stolen")
+        results = page.locator("#search-results li.search-result")
+        expect(results.first).to_be_visible(timeout=10_000)
+        searched_key = results.first.get_attribute("data-key")
+        page.keyboard.press("Enter")
+        expect(page.locator("#search-results li.saved")).to_have_count(1, timeout=15_000)
+
+        with celery_worker(env):
+            fresh = page.locator('#suggestions[data-seq="1"] li.suggestion')
+            expect(fresh.first).to_be_visible(timeout=30_000)
+            expect(status).to_have_text("", timeout=10_000)
+        browser.close()
+
+    pick = Pick.objects.get()
+    assert (pick.template.key, pick.suggestion, pick.rank) == (searched_key, None, None)
+
+
+def _forget_heartbeats(redis_url: str) -> None:
+    """Start from 'no worker alive', whatever an earlier test's worker left in Redis."""
+    import redis
+
+    from assist.health import HEARTBEAT_KEY
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"*{HEARTBEAT_KEY}*"):
+        client.delete(key)

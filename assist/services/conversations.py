@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assist.health import inference_available
 from assist.models import Conversation, Message
 from templates_app.models import ResponseTemplate
 
@@ -55,13 +56,16 @@ def rank_enqueue(message: Message) -> None:
     """
     from kombu.exceptions import OperationalError
 
-    from assist.tasks import broker_unavailable, rank  # tasks import services: import late
+    from assist.tasks import rank, suggestions_unavailable  # tasks import services: late
 
+    if not inference_available():
+        # Queued all the same: a worker that comes back ranks the newest message.
+        suggestions_unavailable(message.conversation_id)
     try:
         rank.delay(message.pk)
     except (OperationalError, ConnectionError, OSError):
         logger.warning("broker unreachable: no ranking for message %s", message.pk)
-        broker_unavailable(message.conversation_id)
+        suggestions_unavailable(message.conversation_id)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assist.events import agent_group, send_event_on_commit, send_now
+from assist.health import inference_available
 from assist.models import Conversation, Pick, Suggestion
 from assist.services.conversations import InvalidInput
 from templates_app.models import ResponseTemplate
@@ -96,14 +97,17 @@ def pick_validate(
     )
 
 
+def ack_kind(action: str) -> str:
+    """What an `ack` frame calls a stored pick row."""
+    return "dismiss" if action == Pick.Action.DISMISSED else "pick"
+
+
 def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
     """Store the pick unless its client id is already stored; returns (pick, created).
 
     Either way the agent's panels get an `ack` after the commit: a retry is acknowledged again.
     """
-    ack = {"type": "assist.ack", "client_id": request.client_id, "kind": "pick"}
-    if request.action == Pick.Action.DISMISSED:
-        ack["kind"] = "dismiss"
+    ack = {"type": "assist.ack", "client_id": request.client_id, "kind": ack_kind(request.action)}
     try:
         with transaction.atomic():
             pick = Pick.objects.create(
@@ -125,17 +129,22 @@ def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
         return pick, False
 
 
-def pick_submit(*, request: PickRequest) -> None:
-    """Have a worker log the pick, as the design says; store it here if the broker is down.
+def pick_submit(*, request: PickRequest) -> Pick | None:
+    """Have a worker log the pick, as the design says, or store it here when no worker is
+    alive or the broker is unreachable: a pick is never left waiting for a worker.
 
-    The `ack` reaches the panel from pick_record once the row is committed, on either path.
+    Returns the pick when it was stored here. On the worker path the `ack` reaches the panel
+    from pick_record once the row is committed.
     """
     from kombu.exceptions import OperationalError
 
     from assist.tasks import log_pick  # tasks import services: import late
 
-    try:
-        log_pick.delay(**request.as_task_kwargs())
-    except (OperationalError, ConnectionError, OSError):
-        logger.warning("broker unreachable: storing pick %s directly", request.client_id)
-        pick_record(request=request)
+    if inference_available():
+        try:
+            log_pick.delay(**request.as_task_kwargs())
+            return None
+        except (OperationalError, ConnectionError, OSError):
+            logger.warning("broker unreachable: storing pick %s directly", request.client_id)
+    pick, _ = pick_record(request=request)
+    return pick
