@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format bench venv clean
+.PHONY: run test lint format bench bench-quick venv clean
 
 # The CPU build of torch goes in first; then every pin, as requirements and as constraints,
 # so that sentence-transformers' unpinned torch requirement cannot pull a CUDA build.
@@ -40,8 +40,19 @@ format: venv
 test: lint
 	$(PY) -m pytest -m "slow or not slow"
 
+# Benchmarks print each figure beside a baseline measured in the same run. The live-loop one
+# needs Redis and PostgreSQL (local defaults below) and a trained model (`make run` once).
+# `make bench-quick` checks the plumbing in minutes; `make bench` takes about an hour here.
+BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+
 bench: venv
-	@echo "No benchmarks yet."
+	$(PY) bench/ranker_bench.py
+	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
+
+bench-quick: venv
+	$(PY) bench/ranker_bench.py --quick
+	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles dist

@@ -143,7 +143,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 defaults socket_timeout to 5 s, shorter than the layer's blocking
+            # BZPOPMIN: every idle consumer would crash every 5 s
+            # (https://github.com/django/channels_redis/issues/422).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
         }
     }
 else:

@@ -58,8 +58,8 @@ def live_env(*, redis_url: str, ranker_dir: Path, **extra: str) -> dict[str, str
         # Plain HTTP on loopback, static files from the app folders: what `make run` does.
         DEBUG="1",
         DB_CONN_MAX_AGE="0",
-        **extra,
     )
+    env.update(extra)
     return env
 
 

@@ -1,0 +1,191 @@
+"""Customer message → `suggestions` frame, end to end, with the ranker's own time beside it.
+
+Starts an ASGI server and one Celery worker on Redis against a throwaway database, connects
+N agent sockets, each sending a customer message every `--every` seconds, and measures the
+time from sending the frame to receiving the suggestions for that message. The ranker's own
+latency (stored with each Suggestion) is the baseline: the difference is the plumbing.
+
+    python bench/live_bench.py [--agents 1,50] [--seconds 60] [--every 2]
+
+Needs REDIS_URL and DATABASE_URL (PostgreSQL); `make bench` sets local defaults.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assist.test_settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import websockets  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+CUSTOMER_LINES = [
+    "my card still hasn't arrived, it's been two weeks",
+    "I was charged twice for the same coffee",
+    "how do I change my PIN?",
+    "the app keeps crashing when I log in",
+    "I want to close my account",
+    "why was my transfer declined?",
+    "what is the exchange rate for euros today",
+    "I need a refund for a cancelled order",
+    "someone used my card without permission",
+    "top up failed but money left my bank",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def agent_loop(
+    url: str, token: str, conversation_id: int, seconds: float, every: float, results: list
+) -> None:
+    headers = {"Authorization": f"Token {token}", "Origin": "http://127.0.0.1"}
+    async with websockets.connect(url, additional_headers=headers, max_size=2**22) as socket:
+        json.loads(await socket.recv())  # ready
+        await socket.send(json.dumps({"type": "subscribe", "conversation": conversation_id}))
+        sent_at: dict[str, float] = {}
+        message_ids: dict[int, str] = {}
+        deadline = time.monotonic() + seconds
+
+        async def sender() -> None:
+            await asyncio.sleep(random.uniform(0, every))  # spread the agents over the period
+            while time.monotonic() < deadline:
+                client_id = str(uuid.uuid4())
+                sent_at[client_id] = time.perf_counter()
+                frame = {
+                    "type": "message",
+                    "conversation": conversation_id,
+                    "role": "customer",
+                    "text": random.choice(CUSTOMER_LINES),
+                    "client_id": client_id,
+                }
+                await socket.send(json.dumps(frame))
+                await asyncio.sleep(every)
+
+        async def receiver() -> None:
+            while time.monotonic() < deadline + 5:
+                try:
+                    frame = json.loads(await asyncio.wait_for(socket.recv(), timeout=1))
+                except TimeoutError:
+                    continue
+                now = time.perf_counter()
+                if frame["type"] == "ack" and frame["kind"] == "message":
+                    message_ids[frame["id"]] = frame["client_id"]
+                elif frame["type"] == "suggestions":
+                    client_id = message_ids.get(frame["message"])
+                    if client_id in sent_at:
+                        started = sent_at.pop(client_id)
+                        results.append((frame["suggestion"], (now - started) * 1000))
+                elif frame["type"] == "error":
+                    results.append(("error", frame["code"]))
+
+        await asyncio.gather(sender(), receiver())
+
+
+def setup_agents(count: int) -> list[tuple[str, int]]:
+    from assist.tokens import token_issue
+    from tests import factories
+
+    agents = []
+    for _ in range(count):
+        agent = factories.agent()
+        conversation = factories.ConversationFactory(assigned_agent=agent)
+        agents.append((token_issue(user=agent), conversation.pk))
+    return agents
+
+
+def run_level(base: str, count: int, seconds: float, every: float) -> dict:
+    from assist.models import Suggestion
+
+    agents = setup_agents(count)
+    url = base.replace("http", "ws") + "/ws/assist/"
+    results: list = []
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(agent_loop(url, token, cid, seconds, every, results) for token, cid in agents)
+        )
+
+    asyncio.run(main())
+    errors = [r for r in results if r[0] == "error"]
+    timed = [r for r in results if r[0] != "error"]
+    e2e = [ms for _, ms in timed]
+    model = list(
+        Suggestion.objects.filter(pk__in=[sid for sid, _ in timed]).values_list(
+            "latency_ms", flat=True
+        )
+    )
+    sent = count * int(seconds / every)
+    return {
+        "agents": count,
+        "suggestions": len(e2e),
+        "sent_about": sent,
+        "errors": len(errors),
+        "e2e_p50": percentile(e2e, 50),
+        "e2e_p99": percentile(e2e, 99),
+        "model_p50": percentile(model, 50),
+        "model_p99": percentile(model, 99),
+        "mean_e2e": statistics.fmean(e2e),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agents", default="1,50")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--every", type=float, default=2.0)
+    args = parser.parse_args()
+    if not os.environ.get("REDIS_URL") or "postgres" not in os.environ.get("DATABASE_URL", ""):
+        sys.exit("live_bench needs REDIS_URL and a PostgreSQL DATABASE_URL")
+    ranker_dir = Path(settings.RANKER_DIR)
+    if not (ranker_dir / "ranker.json").is_file():
+        sys.exit(f"no model in {ranker_dir}: run `make run` once (or manage.py ensure_model)")
+
+    from tests.live import asgi_server, celery_worker, free_port, live_env
+    from tests.tiny_models import DEMO_CATALOG
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        call_command("import_catalog", DEMO_CATALOG, verbosity=0)
+        env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=ranker_dir, DEBUG="0",
+                       SECRET_KEY="bench-" + "z" * 50, SECURE_SSL_REDIRECT="0")  # fmt: skip
+        print(f"model: {ranker_dir}; 1 ASGI server, 1 worker; Redis; PostgreSQL")
+        print(
+            f"{'agents':>6} {'delivered':>9} {'errors':>6} {'e2e p50':>8} {'e2e p99':>8} "
+            f"{'model p50':>9} {'model p99':>9} {'overhead p50':>12} {'e2e/model p50':>13}"
+        )
+        with celery_worker(env, name="bench"), asgi_server(env, free_port()) as base:
+            for count in [int(n) for n in args.agents.split(",")]:
+                r = run_level(base, count, args.seconds, args.every)
+                print(
+                    f"{r['agents']:>6} {r['suggestions']:>4}/{r['sent_about']:<4} "
+                    f"{r['errors']:>6} {r['e2e_p50']:>6.1f}ms {r['e2e_p99']:>6.1f}ms "
+                    f"{r['model_p50']:>7.1f}ms {r['model_p99']:>7.1f}ms "
+                    f"{r['e2e_p50'] - r['model_p50']:>10.1f}ms "
+                    f"{r['e2e_p50'] / r['model_p50']:>12.2f}x"
+                )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
