@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format bench bench-quick venv clean
+.PHONY: run test lint format bench bench-quick extension venv clean
 
 # The CPU build of torch goes in first; then every pin, as requirements and as constraints,
 # so that sentence-transformers' unpinned torch requirement cannot pull a CUDA build.
@@ -53,6 +53,10 @@ bench: venv
 bench-quick: venv
 	$(PY) bench/ranker_bench.py --quick
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
+
+# The browser extension as a versioned zip in dist/ (load unpacked from static/extension/).
+extension: venv
+	DEBUG=1 $(PY) manage.py build_extension --out dist
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles dist
