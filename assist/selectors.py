@@ -39,13 +39,17 @@ def _item(
     }
 
 
-def suggestion_frame(suggestion: Suggestion) -> dict[str, Any]:
-    """The body of a `suggestions` frame: the stored list, rendered for its conversation."""
+def suggestion_frame(suggestion: Suggestion, *, sent: set[str] | None = None) -> dict[str, Any]:
+    """The body of a `suggestions` frame: the stored list, rendered for its conversation.
+
+    `sent`: the keys already sent in the conversation, when the caller has them at hand.
+    """
     conversation = suggestion.conversation
     keys = [item["key"] for item in suggestion.items]
     templates = ResponseTemplate.objects.in_bulk(keys, field_name="key")
     values = placeholder_values(conversation)
-    sent = sent_template_keys(conversation)
+    if sent is None:
+        sent = sent_template_keys(conversation)
     return {
         "conversation": conversation.pk,
         "suggestion": suggestion.pk,

@@ -29,7 +29,9 @@ def suggestion_create(*, message_id: int) -> Suggestion | None:
     Idempotent (a redelivered task finds the stored list and pushes it again) and returns
     None, storing nothing, when the message is gone or a newer customer message exists.
     """
-    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
+    message = (
+        Message.objects.select_related("conversation__assigned_agent").filter(pk=message_id).first()
+    )
     if message is None or _is_stale(message):
         return None
     existing = Suggestion.objects.filter(message=message).first()
@@ -85,6 +87,6 @@ def _rank_and_store(message: Message) -> Suggestion | None:
         )
         send_event_on_commit(
             conversation_group(conversation.pk),
-            {"type": "assist.suggestions", "frame": suggestion_frame(suggestion)},
+            {"type": "assist.suggestions", "frame": suggestion_frame(suggestion, sent=sent)},
         )
     return suggestion

@@ -156,3 +156,19 @@ def test_agent_token_command_prints_a_working_token(agent_user):
         Client(HTTP_AUTHORIZATION=f"Token {raw}").get(reverse("api-conversations")).status_code
         == 200
     )
+
+
+def test_ranking_a_message_stays_within_its_query_budget(
+    agent_user, demo_ranker_dir, settings, django_assert_max_num_queries
+):
+    """The worker's hot path: one ranking, stored and rendered for the push."""
+    from assist.services.suggestions import suggestion_create
+
+    settings.RANKER_DIR = demo_ranker_dir
+    call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    suggestion_create(message_id=factories.MessageFactory(conversation=conversation).pk)
+    message = factories.MessageFactory(conversation=conversation, text="where is my card")
+    with django_assert_max_num_queries(14):
+        suggestion = suggestion_create(message_id=message.pk)
+    assert suggestion.seq == 2
