@@ -135,7 +135,6 @@ class Suggestion(models.Model):
     items = models.JSONField()
     latency_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    shown_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation", "seq"]
