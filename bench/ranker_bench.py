@@ -1,0 +1,291 @@
+"""Ranker benchmark: accuracy, calibration, training time and latency, each next to a baseline
+measured in the same run.
+
+    python bench/ranker_bench.py            # full: Banking77, SGD (capped), latency (~60 min here)
+    python bench/ranker_bench.py --quick    # small slices, a few minutes: checks the plumbing
+
+Figures are printed as tables and, at the end, as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from ranker.baselines import (  # noqa: E402
+    embedding_lr,
+    frozen_embeddings,
+    tfidf_lr,
+    topk_metrics,
+)
+from ranker.data import iter_examples, read_catalog, read_conversations  # noqa: E402
+from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
+from ranker.model import default_base_model, load_tokenizer  # noqa: E402
+from ranker.train import TrainConfig, load_examples, train  # noqa: E402
+
+DATA = Path(os.environ.get("RANKER_DATASETS", ROOT.parent / "shared" / "datasets"))
+
+
+@dataclass
+class BenchConfig:
+    """Benchmark options."""
+
+    quick: bool = False
+    work: str = ""  # where model directories go (default: a temporary folder)
+    threads: int = 2  # training and latency threads (this machine has 2 cores)
+    sgd_max_examples: int = 2000
+    sgd_test_conversations: int = 400  # of dev.jsonl's 2,098, seeded; 0 = all
+    latency_calls: int = 500
+    skip: str = ""  # comma-separated sections to skip: banking77,sgd,latency
+    reuse: bool = False  # reuse model directories already in --work
+
+
+def _labelled(cfg: TrainConfig, path: str, tokenizer: Any) -> tuple[list[str], np.ndarray]:
+    """Contexts and label indices of the turns of ``path`` whose template is in the catalog."""
+    index = {c.key: i for i, c in enumerate(read_catalog(cfg.catalog))}
+    examples = iter_examples(read_conversations(path), tokenizer, cfg.max_tokens, cfg.max_messages)
+    pairs = [(e.context, index[e.label]) for e in examples if e.label in index]
+    return [c for c, _ in pairs], np.array([y for _, y in pairs], dtype=np.int64)
+
+
+def _sample_conversations(src: Path, dst: Path, bench: BenchConfig) -> Path:
+    """A seeded sample of conversations (all of them if ``sgd_test_conversations`` is 0)."""
+    lines = src.read_text("utf-8").splitlines()
+    n = bench.sgd_test_conversations
+    if n and n < len(lines):
+        keep = sorted(np.random.default_rng(0).choice(len(lines), n, replace=False))
+        lines = [lines[i] for i in keep]
+    dst.write_text("\n".join(lines) + "\n", "utf-8")
+    return dst
+
+
+def _row(name: str, values: dict[str, Any], keys: list[str]) -> str:
+    cells = []
+    for k in keys:
+        v = values.get(k)
+        cells.append(
+            f"{100 * v:7.2f}"
+            if isinstance(v, float) and k.startswith("top")
+            else (f"{v:7.4f}" if isinstance(v, float) else f"{v!s:>7}")
+        )
+    return f"  {name:<34}" + " ".join(cells)
+
+
+def accuracy_section(
+    title: str,
+    cfg: TrainConfig,
+    test: str,
+    bench: BenchConfig,
+    frozen: bool,
+    targets: dict[str, float],
+) -> dict[str, Any]:
+    """Train (or reuse) the ranker, evaluate it on ``test`` and the baselines on the same data."""
+    print(f"\n== {title} ==", flush=True)
+    out = Path(cfg.out)
+    if not (bench.reuse and (out / "ranker.json").exists()):
+        train(cfg)
+    meta = json.loads((out / "ranker.json").read_text())
+    ranker = evaluate(EvalConfig(model=str(out), data=test, threads=bench.threads))
+
+    tokenizer = load_tokenizer(cfg.base_model or default_base_model())
+    _, train_ex, _ = load_examples(cfg, tokenizer)  # the ranker's own training examples
+    index = {k: i for i, k in enumerate(meta["labels"])}
+    train_texts = [e.context for e in train_ex if e.label in index]
+    train_y = np.array([index[e.label] for e in train_ex if e.label in index], dtype=np.int64)
+    test_texts, test_y = _labelled(cfg, test, tokenizer)
+    n_labels = len(index)
+    t0 = time.perf_counter()
+    tfidf = topk_metrics(tfidf_lr(train_texts, train_y, test_texts, n_labels), test_y)
+    tfidf["fit_seconds"] = round(time.perf_counter() - t0, 1)
+    results: dict[str, Any] = {"ranker": ranker, "tfidf_lr": tfidf}
+    if frozen:
+        base = cfg.base_model or default_base_model()
+        t0 = time.perf_counter()
+        emb_train = frozen_embeddings(train_texts, base, cfg.max_tokens)
+        emb_test = frozen_embeddings(test_texts, base, cfg.max_tokens)
+        results["frozen_lr"] = topk_metrics(
+            embedding_lr(emb_train, train_y, emb_test, n_labels), test_y
+        )
+        results["frozen_lr"]["fit_seconds"] = round(time.perf_counter() - t0, 1)
+
+    m = meta["metrics"]
+    results["train_seconds"] = m["train_seconds"]
+    results["n_train"] = m["n_train"]
+    results["dev_calibration_before"] = m["calibration_before"]
+    results["dev_calibration_after"] = m["calibration_after"]
+    results["temperature"] = m["temperature"]
+    results["epochs_run"] = len(m["history"])
+    keys = ["top1", "top3", "top5", "nll", "ece"]
+    print(f"  {'':<34}" + " ".join(f"{k:>7}" for k in keys))
+    print(_row("ranker (calibrated)", ranker, keys))
+    print(_row("TF-IDF + LR (same contexts)", tfidf, keys))
+    if "frozen_lr" in results:
+        print(_row("LR on frozen MiniLM embeddings", results["frozen_lr"], keys))
+    print(_row("target", {k: targets.get(k, "") for k in keys}, keys))
+    cb, ca = m["calibration_before"], m["calibration_after"]
+    print(
+        f"  dev calibration  T={m['temperature']:.3f}  ECE {cb['ece']:.4f} -> {ca['ece']:.4f}  "
+        f"MCE {cb['mce']:.4f} -> {ca['mce']:.4f}  Brier {cb['brier']:.4f} -> {ca['brier']:.4f}"
+    )
+    print(
+        f"  test n={ranker['n']}  abstain_rate on free text={ranker['abstain_rate']}  "
+        f"threshold={ranker['threshold']:.3f}  training examples={m['n_train']}"
+    )
+    print(
+        f"  training wall time {m['train_seconds']:.0f} s  ({len(m['history'])} epochs, "
+        f"{bench.threads} threads)",
+        flush=True,
+    )
+    return results
+
+
+def latency_section(model_dir: str, bench: BenchConfig) -> dict[str, Any]:
+    """p50/p99 of ``rank`` for one 128-token context per backend, batched throughput, and the
+    same figures for a plain transformers text-classification pipeline of the same encoder."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, pipeline
+
+    from ranker.serving import BACKENDS, Ranker
+
+    print(f"\n== latency ({bench.threads} threads, one context of 128 tokens) ==", flush=True)
+    torch.set_num_threads(bench.threads)
+    probe = Ranker(model_dir, backend="fp32", threads=bench.threads)
+    sample = (
+        "customer: my card payment was declined twice at the shop and I still see a pending "
+        "charge on the statement, can you check what happened? "
+    ) * 20
+    ids = probe.tokenizer(sample, add_special_tokens=False)["input_ids"][:126]
+    text = probe.tokenizer.decode(ids)  # 126 tokens + [CLS] and [SEP] = 128
+    assert len(probe.tokenizer(text)["input_ids"]) == 128
+    calls = bench.latency_calls
+
+    def timed(fn: Any, batch_contexts: list[str]) -> dict[str, float]:
+        for _ in range(10):
+            fn([text])
+        times = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            fn([text])
+            times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        reps = max(1, 5 if not bench.quick else 1)
+        for _ in range(reps):
+            fn(batch_contexts)
+        per_sec = reps * len(batch_contexts) / (time.perf_counter() - t)
+        return {
+            "p50_ms": 1000 * float(np.percentile(times, 50)),
+            "p99_ms": 1000 * float(np.percentile(times, 99)),
+            "batch32_per_s": per_sec,
+        }
+
+    batch = [text] * 32
+    results: dict[str, Any] = {}
+    enc_dir = str(Path(model_dir) / "encoder")
+    clf = AutoModelForSequenceClassification.from_pretrained(enc_dir, num_labels=len(probe.labels))
+    pipe = pipeline("text-classification", model=clf, tokenizer=probe.tokenizer, device="cpu")
+    results["pipeline_fp32"] = timed(
+        lambda xs: pipe(xs, batch_size=len(xs), truncation=True), batch
+    )
+    for backend in BACKENDS:
+        r = Ranker(model_dir, backend=backend, threads=bench.threads)
+        results[backend] = timed(lambda xs, r=r: r.rank(xs, k=5), batch)
+    served = json.loads((Path(model_dir) / "ranker.json").read_text())["backend"]
+    base = results["pipeline_fp32"]["p50_ms"]
+    print(f"  {'':<26}{'p50 ms':>9}{'p99 ms':>9}{'batch32/s':>11}{'x pipeline':>12}")
+    for name, r in results.items():
+        tag = name + (" (served)" if name == served else "")
+        print(
+            f"  {tag:<26}{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['batch32_per_s']:11.1f}"
+            f"{base / r['p50_ms']:12.2f}"
+        )
+    print(f"  target: p50 <= 8 ms and >= 4x the pipeline; served backend: {served}", flush=True)
+    results["served"] = served
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark sections; print tables and a final JSON line."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--work", default="")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sgd-max-examples", type=int, default=2000)
+    p.add_argument("--sgd-test-conversations", type=int, default=400)
+    p.add_argument("--latency-calls", type=int, default=500)
+    p.add_argument("--skip", default="")
+    p.add_argument("--reuse", action="store_true")
+    bench = BenchConfig(**vars(p.parse_args(argv)))
+    if bench.quick:
+        bench.latency_calls = min(bench.latency_calls, 100)
+        bench.sgd_max_examples = min(bench.sgd_max_examples, 600)
+        bench.sgd_test_conversations = 100
+    work = Path(bench.work or tempfile.mkdtemp(prefix="ranker-bench-"))
+    skip = set(filter(None, bench.skip.split(",")))
+    print(f"ranker benchmark ({'quick' if bench.quick else 'full'}), work dir {work}", flush=True)
+    out: dict[str, Any] = {"quick": bench.quick}
+
+    b77 = DATA / "banking77"
+    b77_cfg = TrainConfig(
+        data=str(b77 / "train.jsonl"),
+        catalog=str(b77 / "catalog.csv"),
+        out=str(work / "banking77"),
+        threads=bench.threads,
+    )
+    if bench.quick:
+        b77_cfg = replace(b77_cfg, max_examples=1500, epochs=1, backend="int8")
+    if "banking77" not in skip:
+        out["banking77"] = accuracy_section(
+            "Banking77: train.jsonl -> test.jsonl",
+            b77_cfg,
+            str(b77 / "test.jsonl"),
+            bench,
+            frozen=True,
+            targets={"top1": 0.937, "top5": 0.993, "ece": 0.02},
+        )
+
+    sgd = DATA / "sgd"
+    if "sgd" not in skip:
+        sgd_test = _sample_conversations(sgd / "dev.jsonl", work / "sgd-dev-sample.jsonl", bench)
+        for name, max_messages in (("with context", None), ("last message only", 1)):
+            cfg = TrainConfig(
+                data=str(sgd / "train.jsonl"),
+                catalog=str(sgd / "catalog.csv"),
+                out=str(work / f"sgd-{'ctx' if max_messages is None else 'last'}"),
+                max_examples=bench.sgd_max_examples,
+                max_messages=max_messages,
+                threads=bench.threads,
+                backend="fp32",
+            )
+            if bench.quick:
+                cfg = replace(cfg, epochs=1)
+            out[f"sgd_{name}"] = accuracy_section(
+                f"SGD {name}: train.jsonl (cap {bench.sgd_max_examples} examples) -> "
+                f"dev.jsonl ({bench.sgd_test_conversations or 'all'} conversations)",
+                cfg,
+                str(sgd_test),
+                bench,
+                frozen=False,
+                targets={},
+            )
+
+    if "latency" not in skip and (work / "banking77" / "ranker.json").exists():
+        out["latency"] = latency_section(str(work / "banking77"), bench)
+    print(json.dumps(out, sort_keys=True, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

