@@ -72,6 +72,15 @@ def wait_for(predicate, *, timeout: float, what: str) -> None:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+def stop(process: subprocess.Popen, *, grace_s: float) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within `grace_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextmanager
 def celery_worker(
     env: dict[str, str], *, name: str = "w1", concurrency: int = 1
@@ -98,11 +107,7 @@ def celery_worker(
         wait_for(ready, timeout=120, what="the Celery worker")
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, grace_s=20)
         log.close()
 
 
@@ -119,16 +124,12 @@ def asgi_server(env: dict[str, str], port: int) -> Iterator[str]:
         if process.poll() is not None:
             raise RuntimeError("the ASGI server exited")
         try:
-            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:  # not listening yet, or still starting up
             return False
 
     try:
         wait_for(up, timeout=60, what="the ASGI server")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, grace_s=10)

@@ -26,6 +26,30 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def live(demo_ranker_dir, tmp_path):
+    """An agent 'ann' with a conversation and a token, and the environment for live processes."""
+    call_command("import_catalog", DEMO_CATALOG, verbosity=0)
+    agent = factories.agent(username="ann")
+    # Hashed as production does: the server processes run with the production settings.
+    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
+    agent.save(update_fields=["password"])
+    conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
+    env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=demo_ranker_dir)
+    env["LIVE_LOG_DIR"] = str(tmp_path)
+    return agent, conversation, token_issue(user=agent), env
+
+
+def open_panel(page, base: str, conversation_id: int) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation_id}")
+    page.fill("#id_username", "ann")
+    page.fill("#id_password", "ann-pass")
+    page.click("button[type=submit]")
+    expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+
+
 def post_customer_message(base: str, token: str, conversation_id: int, text: str) -> None:
     response = requests.post(
         f"{base}/api/conversations/{conversation_id}/messages",
@@ -36,28 +60,16 @@ def post_customer_message(base: str, token: str, conversation_id: int, text: str
     assert response.status_code == 201, response.text
 
 
-def test_message_to_suggestions_to_keyboard_pick_with_a_real_worker(demo_ranker_dir, tmp_path):
+def test_message_to_suggestions_to_keyboard_pick_with_a_real_worker(live):
     from playwright.sync_api import expect, sync_playwright
 
-    call_command("import_catalog", DEMO_CATALOG, verbosity=0)
-    agent = factories.agent(username="ann")
-    # Hashed as production does: the server processes run with the production settings.
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
-    conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
-    token = token_issue(user=agent)
-    env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=demo_ranker_dir)
-    env["LIVE_LOG_DIR"] = str(tmp_path)
+    agent, conversation, token, env = live
     port = free_port()
 
     with celery_worker(env), asgi_server(env, port) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
-        page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
-        page.fill("#id_username", "ann")
-        page.fill("#id_password", "ann-pass")
-        page.click("button[type=submit]")
-        expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+        open_panel(page, base, conversation.pk)
 
         post_customer_message(base, token, conversation.pk, "I was charged twice for one purchase")
         first = page.locator('#suggestions[data-seq="1"] li.suggestion').first
@@ -80,11 +92,7 @@ def test_message_to_suggestions_to_keyboard_pick_with_a_real_worker(demo_ranker_
         context = browser.new_context()
         with asgi_server(env, port) as base:
             page = context.new_page()
-            page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
-            page.fill("#id_username", "ann")
-            page.fill("#id_password", "ann-pass")
-            page.click("button[type=submit]")
-            expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+            open_panel(page, base, conversation.pk)
         expect(page.locator("#connection")).to_have_text("reconnecting…", timeout=15_000)
         with asgi_server(env, port) as base:
             expect(page.locator("#connection")).to_have_text("connected", timeout=30_000)
@@ -99,30 +107,19 @@ def test_message_to_suggestions_to_keyboard_pick_with_a_real_worker(demo_ranker_
     assert Pick.objects.count() == 2
 
 
-def test_degraded_mode_without_a_worker_then_recovery(demo_ranker_dir, tmp_path):
+def test_degraded_mode_without_a_worker_then_recovery(live):
     """No worker: the panel says so, search works and picks are stored; a worker that starts
     later ranks the waiting message and the panel recovers without a reload."""
     from playwright.sync_api import expect, sync_playwright
 
-    call_command("import_catalog", DEMO_CATALOG, verbosity=0)
-    agent = factories.agent(username="ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
-    conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
-    token = token_issue(user=agent)
-    env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=demo_ranker_dir)
-    env["LIVE_LOG_DIR"] = str(tmp_path)
+    _, conversation, token, env = live
     _forget_heartbeats(env["REDIS_URL"])
     port = free_port()
 
     with asgi_server(env, port) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
-        page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
-        page.fill("#id_username", "ann")
-        page.fill("#id_password", "ann-pass")
-        page.click("button[type=submit]")
-        expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+        open_panel(page, base, conversation.pk)
 
         post_customer_message(base, token, conversation.pk, "I think someone stole my card")
         status = page.locator("#assist-status")
