@@ -229,6 +229,9 @@ SUGGESTION_K = int(os.environ.get("SUGGESTION_K", "5"))
 # Leave templates already sent in the conversation out of the list (default: mark them).
 SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
 
+# The demo helpdesk at /demo/helpdesk/: its customer links open conversations without a login.
+DEMO_HELPDESK = env_bool("DEMO_HELPDESK", DEBUG)
+
 # --- WebSocket ------------------------------------------------------------------------------
 # Origins allowed besides ALLOWED_HOSTS, e.g. chrome-extension://<extension id>.
 EXTENSION_ORIGINS = env_list("EXTENSION_ORIGINS")

@@ -23,7 +23,7 @@ from ranker.model import (
     predict_logits,
     save_model_dir,
 )
-from ranker.serving import Ranker
+from ranker.serving import BACKENDS, Ranker, choose_backend
 from tests.ranker.conftest import KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,12 +102,25 @@ def test_rank_respects_allowed_exclude_and_cache(trained: Path) -> None:
     assert ranker.rank([], k=3) == []
 
 
-def test_int8_backend_agrees_with_fp32(trained: Path, data_dir: Path) -> None:
+@pytest.mark.parametrize("backend", ["int8", "int8-mixed"])
+def test_int8_backends_agree_with_fp32(trained: Path, data_dir: Path, backend: str) -> None:
     fp32 = Ranker(trained, backend="fp32", threads=1)
-    int8 = Ranker(trained, backend="int8", threads=1)
+    int8 = Ranker(trained, backend=backend, threads=1)
     contexts, _ = _test_set(data_dir, fp32.tokenizer)
     agree = (fp32.logits(contexts).argmax(1) == int8.logits(contexts).argmax(1)).mean()
     assert agree >= 0.9
+
+
+def test_choose_backend_measures_each_and_keeps_accuracy(trained: Path, data_dir: Path) -> None:
+    ranker = Ranker(trained, backend="fp32", threads=1)
+    contexts, labels = _test_set(data_dir, ranker.tokenizer)
+    ids = tokenize(ranker.tokenizer, contexts, 64)
+    y = np.array([ranker.labels.index(k) for k in labels])
+    choice = choose_backend(trained, ids, y, "auto")
+    assert set(choice["measured"]) == set(BACKENDS)
+    chosen = choice["measured"][choice["backend"]]
+    assert chosen["dev_top1"] >= choice["measured"]["fp32"]["dev_top1"] - 0.003
+    assert chosen["agreement_with_fp32"] >= 0.985
 
 
 def test_evaluate_cli_prints_json_last_line(trained: Path, data_dir: Path) -> None:

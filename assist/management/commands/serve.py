@@ -51,8 +51,12 @@ class Command(BaseCommand):
         )  # fmt: skip
         mode = "Redis + Celery workers" if settings.REDIS_URL else "embedded mode"
         self.stdout.write(f"\nAgent assist ({mode}): http://{host}:{port}/")
-        self.stdout.write(f"  agent panel:  http://{host}:{port}/panel/")
-        self.stdout.write(f"  admin:        http://{host}:{port}/admin/\n")
+        self.stdout.write(f"  agent panel:   http://{host}:{port}/panel/")
+        if settings.DEMO_HELPDESK:
+            self.stdout.write(
+                f"  demo helpdesk: http://{host}:{port}/demo/helpdesk/  (agent: alice / alice-demo)"
+            )
+        self.stdout.write(f"  admin:         http://{host}:{port}/admin/\n")
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)

@@ -1,0 +1,250 @@
+// The background service worker: the only part that talks to the backend's REST API with the
+// agent's token. It routes between the content scripts (which read helpdesk pages) and the side
+// panel (which frames the backend's agent panel), and remembers each tab's conversation.
+//
+// Its memory may be dropped whenever Chrome stops an idle worker: nothing here is the source of
+// truth. Sending a message again is safe (the backend stores a client id once), and a side panel
+// that asks about a tab the worker forgot makes the tab's content script read the page again.
+
+import "./adapters/core.js";
+import "./adapters/demo.js";
+import "./adapters/generic.js";
+import "./adapters/registry.js";
+import { loadSettings } from "./settings.js";
+
+const A = globalThis.AssistAdapters;
+const CONTENT_FILES = [
+  "adapters/core.js",
+  "adapters/demo.js",
+  "adapters/generic.js",
+  "adapters/registry.js",
+  "content.js",
+];
+const RETRY_MS = 5_000;
+
+// tabId -> {status: "ok" | "unreadable" | "none" | "error", conversation?, externalId?,
+//            customerName?, reason?}
+const tabs = new Map();
+// "channel\u0000externalId" -> backend conversation id
+const conversations = new Map();
+// backend conversation id -> Set of message ids already stored
+const stored = new Map();
+// backend conversation id -> {key, text}: the last template inserted, to tag the reply with
+const lastPicks = new Map();
+// tabId -> the promise of the sync in progress, so one tab's messages go out in order
+const syncs = new Map();
+
+class BackendError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const { backendUrl, token } = await loadSettings();
+  if (!token) throw new BackendError(401, "not signed in: set a token in the options");
+  let response;
+  try {
+    response = await fetch(`${backendUrl}${path}`, {
+      method,
+      // The token only: no cookies, so no CSRF and no confusion with a browser session.
+      credentials: "omit",
+      headers: {
+        Authorization: `Token ${token}`,
+        Accept: "application/json",
+        ...(body ? { "Content-Type": "application/json" } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    throw new BackendError(0, `cannot reach ${backendUrl}`);
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new BackendError(response.status, data.detail || `HTTP ${response.status}`);
+  return data;
+}
+
+function explain(error) {
+  if (error.status === 401) return "Not signed in: open the extension's options and set your token.";
+  if (error.status === 403) return `Not allowed: ${error.message}`;
+  if (error.status === 0) return `The assist server is unreachable (${error.message}).`;
+  return `The assist server refused: ${error.message}`;
+}
+
+async function setTabState(tabId, state) {
+  tabs.set(tabId, state);
+  const bad = state.status === "unreadable" || state.status === "error";
+  await chrome.action.setBadgeText({ tabId, text: bad ? "!" : "" }).catch(() => {});
+  await chrome.action
+    .setTitle({
+      tabId,
+      title: bad ? `Agent assist: ${state.reason}` : "Agent assist",
+    })
+    .catch(() => {});
+  chrome.runtime.sendMessage({ type: "assist:tab-state", tabId, state }).catch(() => {});
+}
+
+async function backendConversation(result) {
+  const key = `${result.channel}\u0000${result.conversationId}`;
+  if (!conversations.has(key)) {
+    const body = {
+      external_id: result.conversationId,
+      channel: result.channel,
+      customer_name: result.customerName || "",
+    };
+    const conversation = await api("/api/conversations", { method: "POST", body });
+    conversations.set(key, conversation.id);
+  }
+  return conversations.get(key);
+}
+
+/** Stores the conversation's messages the backend does not have from us yet, in page order. */
+async function sync(tabId, result) {
+  if (!result?.ok) {
+    const status = result?.code === "no_conversation" ? "none" : "unreadable";
+    const reason = result?.reason || "unknown";
+    await setTabState(tabId, { status, reason });
+    return;
+  }
+  let conversation;
+  try {
+    conversation = await backendConversation(result);
+    await setTabState(tabId, {
+      status: "ok",
+      conversation,
+      externalId: result.conversationId,
+      customerName: result.customerName,
+    });
+    const done = stored.get(conversation) ?? new Set();
+    stored.set(conversation, done);
+    for (const message of result.messages) {
+      if (done.has(message.id)) continue;
+      const body = { role: message.role, text: message.text, client_id: message.id };
+      const pick = lastPicks.get(conversation);
+      if (message.role === "agent" && pick && pick.text.trim() === message.text.trim()) {
+        body.template = pick.key; // the agent sent the inserted template as it was
+        lastPicks.delete(conversation);
+      }
+      await api(`/api/conversations/${conversation}/messages`, { method: "POST", body });
+      done.add(message.id);
+    }
+  } catch (error) {
+    if (error.status === 0 || error.status >= 500) {
+      // Try again soon: the page may not change by itself, so the content script would not.
+      setTimeout(() => {
+        chrome.tabs.sendMessage(tabId, { type: "assist:read" }).catch(() => {});
+      }, RETRY_MS);
+    }
+    await setTabState(tabId, {
+      status: "error",
+      conversation,
+      externalId: result.conversationId,
+      customerName: result.customerName,
+      reason: explain(error),
+    });
+  }
+}
+
+function queueSync(tabId, result) {
+  const previous = syncs.get(tabId) ?? Promise.resolve();
+  const next = previous.then(() => sync(tabId, result));
+  syncs.set(tabId, next);
+  return next;
+}
+
+async function stateOf(tabId) {
+  if (tabs.has(tabId)) return tabs.get(tabId);
+  // Forgotten (a restarted worker) or never read: ask the tab's content script, if it has one.
+  const answer = await chrome.tabs.sendMessage(tabId, { type: "assist:read" }).catch(() => null);
+  if (!answer?.ok) return { status: "none", reason: "not a helpdesk page" };
+  await (syncs.get(tabId) ?? Promise.resolve());
+  return tabs.get(tabId) ?? { status: "pending" };
+}
+
+async function insert({ tabId, conversation, key, text }) {
+  const state = tabs.get(tabId);
+  if (!state || state.status === "none" || state.status === "unreadable") {
+    return { ok: false, reason: "this tab shows no conversation the extension can read" };
+  }
+  if (conversation != null && String(state.conversation) !== String(conversation)) {
+    return { ok: false, reason: "the tab shows another conversation now" };
+  }
+  const answer = await chrome.tabs
+    .sendMessage(tabId, { type: "assist:insert", text, key })
+    .catch(() => ({ ok: false, reason: "the helpdesk tab is not reachable (reload it)" }));
+  if (answer?.ok && key) lastPicks.set(state.conversation, { key, text });
+  return answer ?? { ok: false, reason: "no answer from the helpdesk tab" };
+}
+
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  const fromTab = sender.tab?.id;
+  const handle = async () => {
+    switch (message?.type) {
+      case "assist:hello": {
+        const adapter = A.chooseAdapter(message.url, await loadSettings());
+        return { site: adapter?.site ?? null, kind: adapter?.kind ?? null };
+      }
+      case "assist:conversation":
+        if (fromTab === undefined) return null;
+        queueSync(fromTab, message.result);
+        return { ok: true };
+      case "assist:get-state":
+        return stateOf(message.tabId);
+      case "assist:insert":
+        return insert(message);
+      default:
+        return undefined;
+    }
+  };
+  handle().then(sendResponse, (error) => sendResponse({ ok: false, reason: String(error) }));
+  return true; // answered asynchronously
+});
+
+chrome.tabs.onActivated.addListener(({ tabId, windowId }) => {
+  chrome.runtime.sendMessage({ type: "assist:active-tab", tabId, windowId }).catch(() => {});
+});
+chrome.tabs.onUpdated.addListener((tabId, change) => {
+  if (change.status === "loading" && change.url) tabs.delete(tabId);
+});
+chrome.tabs.onRemoved.addListener((tabId) => {
+  tabs.delete(tabId);
+  syncs.delete(tabId);
+});
+
+/** Content scripts for the configured sites and for the demo helpdesk on a non-local backend.
+ * Only origins the agent granted (in the options page) are registered. */
+async function registerContentScripts() {
+  const { backendUrl, sites } = await loadSettings();
+  const wanted = [...A.siteOrigins(sites)];
+  const backend = new URL(backendUrl);
+  if (!["127.0.0.1", "localhost"].includes(backend.hostname)) {
+    wanted.push(`${backend.origin}/demo/helpdesk/*`);
+  }
+  const matches = [];
+  for (const pattern of wanted) {
+    const origin = A.patternOrigin(pattern);
+    if (origin && (await chrome.permissions.contains({ origins: [origin] }))) {
+      matches.push(pattern);
+    }
+  }
+  const existing = await chrome.scripting.getRegisteredContentScripts({ ids: ["sites"] });
+  if (existing.length) await chrome.scripting.unregisterContentScripts({ ids: ["sites"] });
+  if (matches.length) {
+    await chrome.scripting.registerContentScripts([
+      { id: "sites", matches, js: CONTENT_FILES, runAt: "document_idle", persistAcrossSessions: true },
+    ]);
+  }
+}
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area !== "local") return;
+  if (changes.token || changes.backendUrl) conversations.clear();
+  if (changes.backendUrl || changes.sites) registerContentScripts().catch(console.warn);
+});
+chrome.permissions.onAdded.addListener(() => registerContentScripts().catch(console.warn));
+chrome.permissions.onRemoved.addListener(() => registerContentScripts().catch(console.warn));
+chrome.runtime.onInstalled.addListener(() => {
+  chrome.sidePanel.setPanelBehavior({ openPanelOnActionClick: true }).catch(() => {});
+  registerContentScripts().catch(console.warn);
+});
