@@ -36,7 +36,7 @@ from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
 from ranker.model import default_base_model, load_tokenizer  # noqa: E402
 from ranker.train import TrainConfig, load_examples, train  # noqa: E402
 
-DATA = Path(os.environ.get("RANKER_DATASETS", ROOT.parent / "shared" / "datasets"))
+DATA = Path(os.environ.get("ASSIST_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
 @dataclass

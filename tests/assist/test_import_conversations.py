@@ -7,10 +7,9 @@ from django.core.management import CommandError, call_command
 
 from assist.models import Conversation, Message
 from tests import factories
+from tests.datasets import DATASETS, needs_datasets
 
 pytestmark = pytest.mark.django_db
-
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
 @pytest.fixture
@@ -120,6 +119,7 @@ def sgd_catalog_and_train():
 
 
 @pytest.mark.slow
+@needs_datasets
 def test_the_whole_sgd_train_set_imports(tmp_path):
     train = sgd_catalog_and_train()
     call_command("import_conversations", train, stdout=io.StringIO())
@@ -129,6 +129,7 @@ def test_the_whole_sgd_train_set_imports(tmp_path):
 
 
 @pytest.mark.slow
+@needs_datasets
 def test_a_corrupted_sgd_copy_fails_on_its_line_and_leaves_the_database_unchanged(tmp_path):
     train = sgd_catalog_and_train()
     lines = train.read_text(encoding="utf-8").splitlines()

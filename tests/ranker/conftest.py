@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-BANKING = Path(os.environ.get("RANKER_TEST_DATA", DATASETS / "banking77"))
+from tests.datasets import DATASETS
+
+BANKING = DATASETS / "banking77"
 # Five intents that do not overlap much, so a few training steps can separate them.
 KEYS = ["card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed", "change_pin"]
 

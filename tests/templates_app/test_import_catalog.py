@@ -5,10 +5,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from templates_app.models import ResponseTemplate, TemplateRevision
+from tests.datasets import DATASETS, needs_datasets
 
 pytestmark = pytest.mark.django_db
-
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -17,6 +16,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@needs_datasets
 def test_imports_the_sgd_catalog_and_a_second_run_changes_nothing():
     source = DATASETS / "sgd" / "catalog.csv"
     out = io.StringIO()
