@@ -129,7 +129,8 @@ def test_supervisor_reads_the_catalog_but_cannot_change_or_restore(supervisor_us
     assert client.get(CHANGELIST).status_code == 200
     assert client.post(change_url, form_data(key="k", body="hacked")).status_code == 403
     assert client.post(ADD, form_data()).status_code == 403
-    restore = reverse("admin:templates_app_responsetemplate_restore", args=[1])
+    revision = template.revisions.get()
+    restore = reverse("admin:templates_app_responsetemplate_restore", args=[revision.pk])
     assert client.post(restore).status_code == 403
     assert client.get(reverse("admin:templates_app_responsetemplate_import")).status_code == 403
     template.refresh_from_db()
