@@ -2,7 +2,8 @@
 
 With no active ModelVersion and nothing in RANKER_DIR, it trains a model on the stored
 conversations (the demo's, on a fresh `make run`) and leaves it in RANKER_DIR, where the
-workers find it. Later runs reuse it. The full training recipe is `python -m ranker train`.
+workers find it. Later runs reuse it. It trains only a head over the frozen encoder's
+embeddings, which takes about a minute here; the full fine-tune is `python -m ranker train`.
 """
 
 import shutil
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     help = "Train the default ranker into RANKER_DIR unless a model is already there."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--epochs", type=int, default=2)
+        parser.add_argument("--epochs", type=int, default=40, help="head epochs (cheap)")
         parser.add_argument("--max-tokens", type=int, default=128)
 
     def handle(self, *args: Any, epochs: int, max_tokens: int, **options: Any) -> None:
@@ -44,7 +45,7 @@ class Command(BaseCommand):
                 raise CommandError("no conversations or templates to train on: run seed_demo")
             self.stdout.write(
                 f"ranker: training the default model on {conversations} conversations "
-                "(first start only; a few minutes)"
+                "(first start only; about a minute)"
             )
             started = time.monotonic()
             out = work / "model"
@@ -55,6 +56,8 @@ class Command(BaseCommand):
                     out=str(out),
                     epochs=epochs,
                     max_tokens=max_tokens,
+                    freeze_encoder=True,
+                    backend="fp32",
                     threads=settings.RANKER_THREADS * 2,
                 )
             )
