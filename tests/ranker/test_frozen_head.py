@@ -23,7 +23,7 @@ def test_frozen_encoder_head_learns_and_leaves_the_encoder_untouched(
             catalog=str(data_dir / "catalog.csv"),
             out=str(out),
             base_model=str(tiny_base),
-            epochs=0,
+            epochs=30,
             lr=1e-3,
             # A random head, so that what it scores is learned, not the prototypes.
             init="random",
@@ -43,6 +43,5 @@ def test_frozen_encoder_head_learns_and_leaves_the_encoder_untouched(
     ranker = Ranker.load(out, threads=1)
     contexts, labels = _test_set(data_dir, ranker.tokenizer)
     top1 = np.mean([r[0][0] == y for r, y in zip(ranker.rank(contexts, k=1), labels, strict=True)])
-    # Five intents: chance is 0.2. A random tiny encoder's features still separate them some.
-    print("TOP1", top1)
-    assert top1 >= 0.4
+    # Five intents: chance is 0.2, and this head untrained scored 0.22; trained, 0.94.
+    assert top1 >= 0.6
