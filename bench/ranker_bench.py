@@ -146,7 +146,7 @@ def accuracy_section(
     )
     print(
         f"  training wall time {m['train_seconds']:.0f} s  ({len(m['history'])} epochs, "
-        f"{bench.threads} threads)",
+        f"{meta['train_args'].get('threads') or 'default'} training threads)",
         flush=True,
     )
     return results
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                 backend="fp32",
             )
             if bench.quick:
-                cfg = replace(cfg, epochs=1)
+                cfg = replace(cfg, epochs=1, max_dev_examples=500)
             out[f"sgd_{name}"] = accuracy_section(
                 f"SGD {name}: train.jsonl (cap {bench.sgd_max_examples} examples) -> "
                 f"dev.jsonl ({bench.sgd_test_conversations or 'all'} conversations)",

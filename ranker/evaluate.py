@@ -33,6 +33,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     """
     ranker = Ranker(cfg.model, backend=cfg.backend, threads=cfg.threads)
     meta = ranker.meta
+    index = ranker.label_index
     allowed: set[str] | None = None
     if cfg.allowed:
         with open(cfg.allowed, encoding="utf-8") as f:
@@ -41,14 +42,12 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     examples = list(iter_examples(convs, ranker.tokenizer, meta.max_tokens, meta.max_messages))
     if cfg.max_examples is not None:
         examples = examples[: cfg.max_examples]
-    labelled = [
-        e for e in examples if e.label in ranker._index and (allowed is None or e.label in allowed)
-    ]
+    labelled = [e for e in examples if e.label in index and (allowed is None or e.label in allowed)]
     free = [e for e in examples if e.label is None]
 
     exclude = [e.sent for e in labelled] if cfg.exclude_sent else None
     probs = ranker.predict([e.context for e in labelled], allowed, exclude)  # (n, labels)
-    y = np.array([ranker._index[e.label] for e in labelled if e.label], dtype=np.int64)
+    y = np.array([index[e.label] for e in labelled if e.label], dtype=np.int64)
     result: dict[str, Any] = {"n": len(y)}
     if len(y):
         order = np.argsort(-probs, axis=1)

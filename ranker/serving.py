@@ -112,6 +112,11 @@ class Ranker:
         return list(self.meta.labels)
 
     @property
+    def label_index(self) -> dict[str, int]:
+        """Template key -> column of ``predict``'s output."""
+        return dict(self._index)
+
+    @property
     def threshold(self) -> float:
         """Calibrated top-1 probability above which dev precision reached the target."""
         return self.meta.threshold

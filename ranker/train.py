@@ -367,7 +367,8 @@ def fit_head(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainCon
     best_nll, best_state, bad = math.inf, None, 0
     model.head.train()
     for epoch in tqdm(range(cfg.epochs), desc="head", disable=not cfg.progress):
-        for batch in torch.randperm(len(y_tr), generator=generator).split(cfg.batch_size):
+        perm = torch.randperm(len(y_tr), generator=generator)
+        for batch in torch.split(perm, cfg.batch_size):
             loss = loss_fn(model.head(x_tr[batch]), y_tr[batch])
             loss.backward()
             opt.step()
