@@ -30,7 +30,7 @@ def conversation_for_user(
 ) -> Conversation:
     """The conversation if `user` may read it (or, with write=True, act in it)."""
     try:
-        conversation = Conversation.objects.select_related("assigned_agent").get(
+        conversation = Conversation.objects.select_related("assigned_agent", "experiment_arm").get(
             pk=int(conversation_id)
         )
     except (Conversation.DoesNotExist, ValueError, TypeError) as error:
@@ -42,6 +42,14 @@ def conversation_for_user(
     if SUPERVISOR in roles and not write:
         return conversation
     raise PermissionDenied("This conversation is not assigned to you.")
+
+
+def review_conversations(user: AnyUser) -> QuerySet[Conversation]:
+    """Every conversation, for supervisor review (lists, timelines, metrics, exports,
+    experiments); PermissionDenied (403) for everyone else, agents and catalog admins included.
+    """
+    require_role(user, SUPERVISOR)
+    return Conversation.objects.all()
 
 
 def require_role(user: AnyUser, *roles: str) -> None:

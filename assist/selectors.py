@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from assist.experiments import suggestions_enabled
 from assist.models import Conversation, Message, Suggestion
 from assist.rendering import placeholder_values
 from templates_app.models import ResponseTemplate
@@ -102,6 +103,8 @@ def conversation_state(conversation: Conversation, *, assist_available: bool) ->
         "messages": [message_frame(message) for message in reversed(recent)],
         "suggestions": suggestion_frame(latest) if latest else None,
         "assist_available": assist_available,
+        # False in an experiment's control arm: no list will come, and that is not an outage.
+        "suggestions_enabled": suggestions_enabled(conversation),
     }
 
 

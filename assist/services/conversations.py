@@ -1,13 +1,16 @@
 """Writes of live conversations: opening one and storing its messages."""
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assist.experiments import assign_arm, suggestions_enabled
 from assist.health import inference_available
 from assist.models import Conversation, Message
 from templates_app.models import ResponseTemplate
@@ -29,6 +32,7 @@ def conversation_open(
     """The open conversation with this external id, made and assigned to `agent` if new.
 
     Returns (conversation, created). The unique constraint decides a race between two opens.
+    A new conversation gets its experiment arm now, once (the hash makes racers agree).
     """
     external_id, channel = external_id.strip(), (channel.strip() or "chat")
     if not external_id or len(external_id) > 200:
@@ -43,6 +47,7 @@ def conversation_open(
                 customer_name=customer_name.strip(),
                 assigned_agent=agent,
                 started_at=timezone.now(),
+                experiment_arm=assign_arm(channel=channel, external_id=external_id),
             )
             return conversation, True
     except IntegrityError:
@@ -66,6 +71,31 @@ def rank_enqueue(message: Message) -> None:
     except (OperationalError, ConnectionError, OSError):
         logger.warning("broker unreachable: no ranking for message %s", message.pk)
         suggestions_unavailable(message.conversation_id)
+
+
+def _reply_review_fields(
+    conversation: Conversation, template: ResponseTemplate, sent_at: dt.datetime
+) -> dict[str, Any]:
+    """What review needs to know about a templated agent reply, fixed when it is sent.
+
+    The list on screen is the conversation's latest (a panel shows nothing older), and the
+    selection time runs from the latest customer message before the reply.
+    """
+    shown = conversation.suggestions.order_by("-seq").only("pk", "items").first()
+    keys = [item["key"] for item in shown.items] if shown else []
+    asked_at = (
+        conversation.messages.filter(role=Message.Role.CUSTOMER, sent_at__lte=sent_at)
+        .order_by("-sent_at", "-id")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    return {
+        "shown_suggestion": shown,
+        "shown_rank": keys.index(template.key) + 1 if template.key in keys else None,
+        "selection_ms": (
+            max(0, round((sent_at - asked_at).total_seconds() * 1000)) if asked_at else None
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -103,6 +133,7 @@ def message_ingest(
     if conversation.status != Conversation.Status.OPEN:
         raise InvalidInput("the conversation is closed")
 
+    sent_at = timezone.now()
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -111,9 +142,10 @@ def message_ingest(
                 text=text,
                 template=template,
                 client_id=client_id,
-                sent_at=timezone.now(),
+                sent_at=sent_at,
+                **(_reply_review_fields(conversation, template, sent_at) if template else {}),
             )
-            if role == Message.Role.CUSTOMER:
+            if role == Message.Role.CUSTOMER and suggestions_enabled(conversation):
                 transaction.on_commit(lambda: rank_enqueue(message))
     except IntegrityError:
         # The same client id again: a retry after a lost ack. Store nothing twice.

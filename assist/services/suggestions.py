@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from assist.events import conversation_group, send_event_on_commit
+from assist.experiments import arm_model_version, suggestions_enabled
 from assist.inference import active_model_version, load_ranker
 from assist.models import Conversation, Message, Suggestion
 from assist.selectors import sent_template_keys, suggestion_frame
@@ -27,12 +28,17 @@ def suggestion_create(*, message_id: int) -> Suggestion | None:
     """Rank the templates for the conversation up to `message_id`, store and push the list.
 
     Idempotent (a redelivered task finds the stored list and pushes it again) and returns
-    None, storing nothing, when the message is gone or a newer customer message exists.
+    None, storing nothing, when the message is gone, a newer customer message exists, or the
+    conversation is in an experiment's control arm.
     """
     message = (
-        Message.objects.select_related("conversation__assigned_agent").filter(pk=message_id).first()
+        Message.objects.select_related(
+            "conversation__assigned_agent", "conversation__experiment_arm__model_version"
+        )
+        .filter(pk=message_id)
+        .first()
     )
-    if message is None or _is_stale(message):
+    if message is None or not suggestions_enabled(message.conversation) or _is_stale(message):
         return None
     existing = Suggestion.objects.filter(message=message).first()
     if existing is None:
@@ -55,7 +61,7 @@ def _rank_and_store(message: Message) -> Suggestion | None:
         .order_by("sent_at", "id")
         .values_list("role", "text")
     ]
-    version = active_model_version()
+    version = arm_model_version(conversation) or active_model_version()
     ranker = load_ranker(version)
     sent = sent_template_keys(conversation)
     started = time.perf_counter()

@@ -15,6 +15,8 @@ import {
 } from "./protocol.js";
 
 const UNAVAILABLE_TEXT = "Suggestions are unavailable right now — search still works";
+const WAITING_TEXT = "Waiting for a customer message…";
+const NO_SUGGESTIONS_TEXT = "No suggestions in this conversation — search still works";
 // How long after a customer message the panel waits for its ranking before saying so.
 const SUGGESTION_TIMEOUT_MS = 5_000;
 const CONTEXT_MESSAGES = 5;
@@ -94,6 +96,7 @@ class Conversation {
     this.status = null;
     this.messages = [];
     this.suggestions = null; // the latest accepted `suggestions` body
+    this.suggestionsEnabled = true; // false in an experiment's control arm: none will come
     this.shownAt = null; // performance.now() when that list was first on screen
     this.dismissed = null; // suggestion id the agent dismissed
     this.highlight = -1;
@@ -241,6 +244,7 @@ class Panel {
 
   waitForSuggestions(conversation) {
     clearTimeout(conversation.waitTimer);
+    if (!conversation.suggestionsEnabled) return; // nothing to wait for, nothing is down
     conversation.waitTimer = setTimeout(() => {
       conversation.timedOut = true;
       this.renderStatus();
@@ -279,6 +283,9 @@ class Panel {
     conversation.externalId = info.external_id ?? conversation.externalId;
     conversation.customerName = info.customer_name ?? conversation.customerName;
     conversation.status = info.status ?? conversation.status;
+    if (typeof frame.suggestions_enabled === "boolean") {
+      conversation.suggestionsEnabled = frame.suggestions_enabled;
+    }
     if (Array.isArray(frame.messages)) {
       // The server's latest 50, plus our own sends it has not acknowledged yet.
       const unacked = conversation.messages.filter((m) => m.id === null);
@@ -688,6 +695,9 @@ class Panel {
     const frame = conversation?.visibleSuggestions ?? null;
     const list = this.dom.suggestions;
     this.dom.suggestionsEmpty.hidden = !(conversation && !conversation.suggestions);
+    this.dom.suggestionsEmpty.textContent = conversation?.suggestionsEnabled === false
+      ? NO_SUGGESTIONS_TEXT
+      : WAITING_TEXT;
     if (!frame) {
       list.replaceChildren();
       list.hidden = true;
