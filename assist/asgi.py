@@ -16,14 +16,28 @@ from django.conf import settings  # noqa: E402
 
 from assist.routing import websocket_urlpatterns  # noqa: E402
 
+
+class ConfiguredOriginValidator(OriginValidator):
+    """AllowedHostsOriginValidator plus the configured extension origins
+    (chrome-extension://<id>), which are not host names. A handshake with no Origin is refused.
+
+    The list is read from settings at each handshake rather than frozen at import, so what the
+    tests override is what is checked.
+    """
+
+    def __init__(self, application: object) -> None:
+        super().__init__(application, [])
+
+    def valid_origin(self, parsed_origin: object) -> bool:
+        self.allowed_origins = [*settings.ALLOWED_HOSTS, *settings.EXTENSION_ORIGINS]
+        return super().valid_origin(parsed_origin)
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # AllowedHostsOriginValidator plus the configured extension origins
-        # (chrome-extension://<id>), which are not host names.
-        "websocket": OriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
-            [*settings.ALLOWED_HOSTS, *settings.EXTENSION_ORIGINS],
+        "websocket": ConfiguredOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 
 from assist import access, selectors
@@ -133,14 +134,17 @@ class AssistConsumer(AsyncWebsocketConsumer):
                 raise FrameError(
                     "too_large", f"frames are text of at most {settings.WS_MAX_FRAME_BYTES} bytes"
                 )
-            if not self.bucket.take():
-                raise FrameError("rate_limited", "too many frames; slow down")
+            allowed = self.bucket.take()
             try:
                 frame = json.loads(text_data)
             except json.JSONDecodeError as error:
                 raise FrameError("bad_json", f"not JSON: {error.msg}") from error
             if not isinstance(frame, dict):
                 raise FrameError("bad_json", "a frame must be a JSON object")
+            # Parsed first (the size is bounded above) so that the error names the refused
+            # frame's client_id and the panel knows which pick to send again.
+            if not allowed:
+                raise FrameError("rate_limited", "too many frames; slow down")
             await self._dispatch(frame)
         except FrameError as error:
             client_id = frame.get("client_id") if isinstance(frame, dict) else None
@@ -148,6 +152,14 @@ class AssistConsumer(AsyncWebsocketConsumer):
         except InvalidInput as error:
             client_id = frame.get("client_id") if isinstance(frame, dict) else None
             await self._error(error.code, str(error), client_id=client_id)
+        except (OperationalError, InterfaceError) as error:
+            # The database is unreachable: the frame's transaction rolled back, so the client
+            # may send it again (client ids make that safe) instead of losing its socket.
+            logger.warning("database unavailable: %s", type(error).__name__)
+            client_id = frame.get("client_id") if isinstance(frame, dict) else None
+            await self._error(
+                "unavailable", "the database is unavailable; try again shortly", client_id=client_id
+            )
 
     async def _dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "templates_app",
@@ -56,6 +57,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that can answer on its own (WhiteNoise, CommonMiddleware), so that a
+    # preflight gets its CORS headers: https://github.com/adamchainz/django-cors-headers
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,7 +187,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # is still running is never redelivered to a second worker.
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "60"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message a killed worker had taken comes back after this many seconds (the fault drills in
+# tests/faults shorten it; the time limits above must stay below it).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A web process must not hang on a dead broker: a few quick retries, then degraded mode.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -205,7 +213,23 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "assist.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Per agent, across processes (the cache is Redis); fails open if the cache is down.
+    "DEFAULT_THROTTLE_CLASSES": ["assist.api.throttling.AgentRateThrottle"],
 }
+# Requests per agent to the REST API, as DRF writes rates. Generous: the extension re-sends a
+# whole conversation when it opens one; the limit is there to stop a runaway client.
+API_RATE = os.environ.get("API_RATE", "600/minute")
+
+# --- CORS (https://github.com/adamchainz/django-cors-headers) ---------------------------------
+# Only the REST API, and only for the extension's own origins: pages of other sites may not
+# read it. Tokens travel in a header, not a cookie, so credentials stay off.
+CORS_ALLOWED_ORIGINS = env_list("EXTENSION_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+
+# --- Agent tokens ---------------------------------------------------------------------------
+# A token stops working this many days after it was issued; the agent gets a new one.
+AGENT_TOKEN_TTL_DAYS = int(os.environ.get("AGENT_TOKEN_TTL_DAYS", "30"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Agent assist API",
     "DESCRIPTION": "Live response-template suggestions for customer-support agents.",
@@ -226,6 +250,9 @@ RANKER_DIR = Path(os.environ.get("RANKER_DIR", BASE_DIR / "var" / "models" / "de
 # oversubscribed, 2 threads ran up to 10x slower than 1 here.
 RANKER_THREADS = int(os.environ.get("RANKER_THREADS", "1"))
 SUGGESTION_K = int(os.environ.get("SUGGESTION_K", "5"))
+# Deliveries of one ranking before it is recorded as failed: a message whose ranking kills the
+# worker process (acks_late redelivers it) must not crash-loop the inference queue.
+RANK_MAX_ATTEMPTS = int(os.environ.get("RANK_MAX_ATTEMPTS", "3"))
 # Leave templates already sent in the conversation out of the list (default: mark them).
 SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
 

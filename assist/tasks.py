@@ -3,21 +3,49 @@
 import logging
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_process_init, worker_ready
+from django.conf import settings
+from django.core.cache import cache
 
 from assist.events import conversation_group, send_now
+from assist.fault_drill import fault_point
 from assist.health import start_heartbeat
 from assist.inference import NoModel, active_model_version, load_ranker
 from assist.services.picks import PickRequest, pick_record
+from assist.services.rankings import ranking_fail
 from assist.services.suggestions import suggestion_create
 
 logger = logging.getLogger(__name__)
 
+# Longer than any redelivery takes, short enough that the counters do not pile up in Redis.
+DELIVERY_COUNT_TTL_S = 24 * 3600
 
-@shared_task(name="assist.tasks.rank", acks_late=True, reject_on_worker_lost=True)
-def rank(message_id: int) -> int | None:
+
+def _delivery_count(task: Task) -> int:
+    """How many times this task message has been delivered, this delivery included.
+
+    acks_late + reject_on_worker_lost put a message back when its worker process dies, so a
+    message that kills the process every time would come back for ever; the count, in the cache
+    all workers share, bounds that. If the cache is unreachable, count it as the first.
+    """
+    key = f"assist.deliveries.{task.request.id}"
+    try:
+        cache.add(key, 0, timeout=DELIVERY_COUNT_TTL_S)
+        return int(cache.incr(key))
+    except Exception:
+        logger.warning("delivery not counted: the cache is unreachable")
+        return 1
+
+
+@shared_task(bind=True, name="assist.tasks.rank", acks_late=True, reject_on_worker_lost=True)
+def rank(self: Task, message_id: int) -> int | None:
     """Rank templates for a customer message (queue `inference`); idempotent per message."""
+    deliveries = _delivery_count(self)
+    if deliveries > settings.RANK_MAX_ATTEMPTS:
+        ranking_fail(message_id=message_id, attempts=deliveries - 1)
+        return None
+    fault_point("rank")
     try:
         suggestion = suggestion_create(message_id=message_id)
     except NoModel as error:
@@ -30,6 +58,7 @@ def rank(message_id: int) -> int | None:
 def log_pick(**request: Any) -> int:
     """Store a checked pick; the agent's panel gets its `ack` once the row is committed."""
     pick, _ = pick_record(request=PickRequest(**request))
+    fault_point("log_pick.stored")
     return pick.pk
 
 

@@ -1,8 +1,10 @@
 """Agent tokens: issue, check, revoke. The raw token is shown once and never stored or logged."""
 
+import datetime as dt
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
@@ -23,12 +25,20 @@ def token_issue(*, user: AbstractBaseUser, label: str = "") -> str:
 
 
 def token_user(raw: str) -> AbstractBaseUser | None:
-    """The active user a live token belongs to, or None (unknown, revoked or inactive user)."""
+    """The active user a live token belongs to, or None (unknown, expired, revoked or inactive
+    user)."""
     if not raw or len(raw) > 200:
         return None
     token = (
         AgentToken.objects.select_related("user")
-        .filter(digest=_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            digest=_digest(raw),
+            revoked_at__isnull=True,
+            # Expiry follows from the issue time, so no expiry column (and no migration) is
+            # needed; changing AGENT_TOKEN_TTL_DAYS applies to tokens already issued.
+            created_at__gt=timezone.now() - dt.timedelta(days=settings.AGENT_TOKEN_TTL_DAYS),
+            user__is_active=True,
+        )
         .first()
     )
     if token is None:
