@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from assist.models import Conversation, Message
+from assist.models import Conversation, Message, ModelVersion, Pick, Suggestion
 from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
 from templates_app.models import ResponseTemplate
 
@@ -72,3 +72,41 @@ class MessageFactory(factory.django.DjangoModelFactory):
     text = "My card has not arrived yet."
     sent_at = factory.LazyFunction(timezone.now)
     client_id = factory.Sequence(lambda n: f"client-{n}")
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelVersion
+
+    name = factory.Sequence(lambda n: f"model-v{n}")
+    path = factory.Sequence(lambda n: f"/models/v{n}")
+
+
+class SuggestionFactory(factory.django.DjangoModelFactory):
+    """`items` from a list of templates: `SuggestionFactory(message=m, templates=[a, b])`."""
+
+    class Meta:
+        model = Suggestion
+        exclude = ("templates",)
+
+    message = factory.SubFactory(MessageFactory)
+    conversation = factory.SelfAttribute("message.conversation")
+    seq = factory.Sequence(lambda n: n + 1)
+    templates = ()
+    items = factory.LazyAttribute(
+        lambda o: [
+            {"key": t.key, "probability": round(0.5 / (i + 1), 6), "confident": i == 0}
+            for i, t in enumerate(o.templates)
+        ]
+    )
+
+
+class PickFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pick
+
+    conversation = factory.SelfAttribute("suggestion.conversation")
+    action = "inserted"
+    agent = factory.SelfAttribute("conversation.assigned_agent")
+    client_id = factory.Sequence(lambda n: f"pick-{n}")
+    picked_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,273 @@
+"""Online metrics for supervisors: aggregate queries only, one per table and grouping.
+
+Definitions (README, "Supervisor review and experiments"):
+
+- A *suggestion list* is one stored Suggestion row: every one was pushed to the agent's panel.
+  It counts in the period its `created_at` falls in.
+- *Acceptance rate*: lists from which the agent inserted or sent a template / lists shown.
+- A *templated reply* is an agent message naming a catalog template; it counts in the period
+  its `sent_at` falls in. When it was stored, the service fixed the list then on screen
+  (`shown_suggestion`, the conversation's latest), the template's position in it
+  (`shown_rank`) and the *template selection time* (`selection_ms`: from the latest customer
+  message before the reply to the reply).
+- *Online top-1 / top-K hit rate*: templated replies whose template was 1st / anywhere in the
+  shown list, over templated replies that had a list on screen.
+- *Selection time with suggestions*: over templated replies with a list on screen; *without*:
+  over those with none (a control arm, no model, or no list yet).
+
+Medians use PostgreSQL's percentile_cont; on other databases they are None.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    Exists,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Variance,
+)
+from django.db.models.functions import TruncDate
+
+from assist.models import Experiment, ExperimentArm, Message, Pick, Suggestion
+from templates_app.models import ResponseTemplate
+
+USED = [Pick.Action.INSERTED, Pick.Action.SENT]
+HAD_LIST = Q(shown_suggestion__isnull=False)
+NO_LIST = Q(shown_suggestion__isnull=True)
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's ordered-set aggregate percentile_cont(fraction)."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def has_percentiles() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end): either end may be open."""
+
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    def q(self, field: str) -> Q:
+        condition = Q()
+        if self.start is not None:
+            condition &= Q(**{f"{field}__gte": self.start})
+        if self.end is not None:
+            condition &= Q(**{f"{field}__lt": self.end})
+        return condition
+
+
+def _picked() -> Exists:
+    return Exists(Pick.objects.filter(suggestion=OuterRef("pk"), action__in=USED))
+
+
+def suggestion_lists(period: Period) -> QuerySet[Suggestion]:
+    return Suggestion.objects.filter(period.q("created_at")).annotate(picked=_picked())
+
+
+def templated_replies(period: Period) -> QuerySet[Message]:
+    return Message.objects.filter(period.q("sent_at"), template__isnull=False)
+
+
+def _list_counts() -> dict[str, Any]:
+    return {"lists": Count("pk"), "picked_lists": Count("pk", filter=Q(picked=True))}
+
+
+def _reply_counts(*, medians: bool = False) -> dict[str, Any]:
+    counts: dict[str, Any] = {
+        "replies": Count("pk"),
+        "with_list": Count("pk", filter=HAD_LIST),
+        "top1": Count("pk", filter=Q(shown_rank=1)),
+        "topk": Count("pk", filter=Q(shown_rank__isnull=False)),
+        "selection_with_ms": Avg("selection_ms", filter=HAD_LIST),
+        "selection_without_ms": Avg("selection_ms", filter=NO_LIST),
+        "n_with": Count("selection_ms", filter=HAD_LIST),
+        "n_without": Count("selection_ms", filter=NO_LIST),
+    }
+    if medians and has_percentiles():
+        counts["median_with_ms"] = Percentile("selection_ms", 0.5, filter=HAD_LIST)
+        counts["median_without_ms"] = Percentile("selection_ms", 0.5, filter=NO_LIST)
+    return counts
+
+
+def _rate(numerator: int | None, denominator: int | None) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    """Adds acceptance and hit rates to a row of counts, where its counts are there."""
+    if "lists" in row:
+        row["acceptance"] = _rate(row["picked_lists"], row["lists"])
+    if "replies" in row:
+        row["top1_rate"] = _rate(row["top1"], row["with_list"])
+        row["topk_rate"] = _rate(row["topk"], row["with_list"])
+    return row
+
+
+def overview(period: Period) -> dict[str, Any]:
+    """The headline numbers: three aggregate queries."""
+    lists = suggestion_lists(period).aggregate(**_list_counts())
+    replies = templated_replies(period).aggregate(**_reply_counts(medians=True))
+    picks = Pick.objects.filter(period.q("picked_at")).aggregate(
+        from_list=Count("pk", filter=Q(suggestion__isnull=False, action__in=USED)),
+        from_search=Count("pk", filter=Q(suggestion__isnull=True, action__in=USED)),
+        dismissals=Count("pk", filter=Q(action=Pick.Action.DISMISSED)),
+        time_to_pick_ms=Avg("time_to_pick_ms", filter=Q(suggestion__isnull=False, action__in=USED)),
+    )
+    free_text = Message.objects.filter(
+        period.q("sent_at"), role=Message.Role.AGENT, template__isnull=True
+    ).count()
+    return _with_rates({**lists, **replies, **picks, "free_text_replies": free_text})
+
+
+def per_template(period: Period) -> list[dict[str, Any]]:
+    """Usage and hit rate of every template sent in the period, most used first."""
+    rows = (
+        templated_replies(period)
+        .values("template_id", "template__key", "template__title")
+        .annotate(**_reply_counts())
+        .order_by("-replies", "template__key")
+    )
+    return [_with_rates(row) for row in rows]
+
+
+def never_used_templates(period: Period) -> QuerySet[ResponseTemplate]:
+    """Active templates no agent sent in the period: the catalog clean-up list."""
+    sent = Message.objects.filter(period.q("sent_at"), template=OuterRef("pk"))
+    return (
+        ResponseTemplate.objects.filter(is_active=True)
+        .exclude(Exists(sent))
+        .only("key", "title", "category")
+        .order_by("category", "key")
+    )
+
+
+def per_agent(period: Period) -> list[dict[str, Any]]:
+    """Adoption per agent: how often each accepts a list, and how often the list was right."""
+    agent = "conversation__assigned_agent__username"
+    merged: dict[str | None, dict[str, Any]] = {}
+    lists = suggestion_lists(period).values(agent).annotate(**_list_counts()).order_by()
+    replies = templated_replies(period).values(agent).annotate(**_reply_counts()).order_by()
+    # Two grouped results, one row per agent each: merging them is not a loop over the data.
+    for row in [*lists, *replies]:
+        merged.setdefault(row[agent], {"agent": row[agent]}).update(row)
+    return sorted(
+        (_with_rates(row) for row in merged.values()),
+        key=lambda row: (-(row.get("lists") or 0), row["agent"] or ""),
+    )
+
+
+def per_model_version(period: Period) -> list[dict[str, Any]]:
+    """Acceptance, hit rates and selection time per model version that ranked in the period."""
+    lists = (
+        suggestion_lists(period)
+        .values("model_version__name")
+        .annotate(**_list_counts(), latency_ms=Avg("latency_ms"))
+        .order_by()
+    )
+    replies = (
+        templated_replies(period)
+        .filter(HAD_LIST)
+        .values("shown_suggestion__model_version__name")
+        .annotate(**_reply_counts())
+        .order_by()
+    )
+    merged: dict[str | None, dict[str, Any]] = {}
+    for row in lists:
+        merged.setdefault(row["model_version__name"], {}).update(row)
+    for row in replies:
+        merged.setdefault(row["shown_suggestion__model_version__name"], {}).update(row)
+    return sorted(
+        (_with_rates({"model_version": name, **row}) for name, row in merged.items()),
+        key=lambda row: row["model_version"] or "",
+    )
+
+
+def daily(period: Period) -> list[dict[str, Any]]:
+    """Per day: acceptance rate and mean selection time with and without a list."""
+    lists = (
+        suggestion_lists(period)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(**_list_counts())
+        .order_by()
+    )
+    replies = (
+        templated_replies(period)
+        .annotate(day=TruncDate("sent_at"))
+        .values("day")
+        .annotate(**_reply_counts())
+        .order_by()
+    )
+    merged: dict[dt.date, dict[str, Any]] = {}
+    for row in [*lists, *replies]:
+        merged.setdefault(row["day"], {}).update(row)
+    return [_with_rates(merged[day]) for day in sorted(merged)]
+
+
+def arm_summaries(experiment: Experiment, period: Period) -> list[dict[str, Any]]:
+    """Per arm of `experiment`: counts, selection-time mean and variance, hit and
+    acceptance counts, from two grouped queries."""
+    arm_field = "conversation__experiment_arm"
+    replies = {
+        row[arm_field]: row
+        for row in templated_replies(period)
+        .filter(conversation__experiment_arm__experiment=experiment)
+        .values(arm_field)
+        .annotate(
+            **_reply_counts(),
+            n_selection=Count("selection_ms"),
+            selection_mean_ms=Avg("selection_ms"),
+            selection_var=Variance("selection_ms", sample=True),
+        )
+        .order_by()
+    }
+    lists = {
+        row[arm_field]: row
+        for row in suggestion_lists(period)
+        .filter(conversation__experiment_arm__experiment=experiment)
+        .values(arm_field)
+        .annotate(**_list_counts())
+        .order_by()
+    }
+    conversations = dict(
+        ExperimentArm.objects.filter(experiment=experiment)
+        .annotate(n=Count("conversations"))
+        .values_list("pk", "n")
+    )
+    summaries = []
+    for arm in experiment.arms.select_related("model_version").order_by("pk"):
+        row = {"lists": 0, "picked_lists": 0, "replies": 0, "with_list": 0, "top1": 0, "topk": 0}
+        row |= {"n_selection": 0, "selection_mean_ms": None, "selection_var": None}
+        row |= lists.get(arm.pk, {}) | replies.get(arm.pk, {})
+        row |= {"arm": arm, "conversations": conversations.get(arm.pk, 0)}
+        summaries.append(_with_rates(row))
+    return summaries
+
+
+def arm_selection_times(arm: ExperimentArm, period: Period) -> list[int]:
+    """The arm's selection times themselves, for the rank test (the one non-aggregate read)."""
+    return list(
+        templated_replies(period)
+        .filter(conversation__experiment_arm=arm, selection_ms__isnull=False)
+        .values_list("selection_ms", flat=True)
+        .order_by()
+    )
