@@ -112,11 +112,13 @@ def celery_worker(
 
 
 @contextmanager
-def asgi_server(env: dict[str, str], port: int) -> Iterator[str]:
+def asgi_server(env: dict[str, str], port: int, *, log: Path | None = None) -> Iterator[str]:
+    """uvicorn as `manage.py serve` starts it; its output goes to `log` (appended) if given."""
+    out = open(log, "a") if log else None  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "assist.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log"],
-        cwd=ROOT, env=env,
+        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
 
@@ -133,3 +135,5 @@ def asgi_server(env: dict[str, str], port: int) -> Iterator[str]:
         yield base
     finally:
         stop(process, grace_s=10)
+        if out:
+            out.close()
