@@ -64,6 +64,7 @@ def experiment_report(
         row["top1_ci"] = stats.wilson_interval(row["top1"], row["with_list"])
         row["topk_ci"] = stats.wilson_interval(row["topk"], row["with_list"])
         row["acceptance_ci"] = stats.wilson_interval(row["picked_lists"], row["lists"])
+        row["rate_cis"] = [row["top1_ci"], row["topk_ci"], row["acceptance_ci"]]
     comparisons: list[Comparison] = []
     if not arms:
         return {"arms": arms, "comparisons": comparisons}
