@@ -17,15 +17,21 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list
     return [list(x) for x in out["input_ids"]]
 
 
-def collate(ids: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad to the longest sequence of this batch (not to ``max_tokens``): (input_ids, mask)."""
+def pad_batch(ids: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Pad to the longest sequence of this batch (not to ``max_tokens``): int64 (ids, mask)."""
     n = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), n), pad_id, dtype=torch.long)  # (batch, seq)
-    mask = torch.zeros((len(ids), n), dtype=torch.long)  # (batch, seq)
+    input_ids = np.full((len(ids), n), pad_id, dtype=np.int64)  # (batch, seq)
+    mask = np.zeros((len(ids), n), dtype=np.int64)  # (batch, seq)
     for i, x in enumerate(ids):
-        input_ids[i, : len(x)] = torch.tensor(x, dtype=torch.long)
+        input_ids[i, : len(x)] = x
         mask[i, : len(x)] = 1
     return input_ids, mask
+
+
+def collate(ids: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`pad_batch` as torch tensors: (input_ids, mask), each (batch, seq)."""
+    input_ids, mask = pad_batch(ids, pad_id)
+    return torch.from_numpy(input_ids), torch.from_numpy(mask)
 
 
 def length_sorted_batches(ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[list[int]]:

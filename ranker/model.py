@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,22 +161,42 @@ def load_model_dir(model_dir: str | Path) -> tuple[TemplateClassifier, Any, Mode
     return model, load_tokenizer(str(root / ENCODER_DIR)), meta
 
 
+Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""A model as a function ``(input_ids, attention_mask) -> logits``: int64 ``(batch, seq)`` arrays
+in, float32 ``(batch, labels)`` out. Every serving backend (PyTorch or ONNX Runtime) is one."""
+
+
+def torch_forward(model: nn.Module) -> Forward:
+    """``model`` as a :data:`Forward` run under ``torch.inference_mode()``."""
+    model.eval()
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            ids, mask = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
+            return model(ids, mask).float().numpy()  # type: ignore[no-any-return]
+
+    return forward
+
+
 def predict_logits(
-    model: nn.Module, ids: list[list[int]], batch_size: int = 64, progress: bool = False
+    model: nn.Module | Forward,
+    ids: list[list[int]],
+    batch_size: int = 64,
+    progress: bool = False,
 ) -> np.ndarray:
     """Uncalibrated logits ``(n, labels)`` of tokenised inputs, batched by length, input order."""
     from tqdm.auto import tqdm
 
-    from ranker.encoding import collate, length_sorted_batches
+    from ranker.encoding import length_sorted_batches, pad_batch
 
-    model.eval()
+    forward = torch_forward(model) if isinstance(model, nn.Module) else model
+    if len(ids) == 1:  # the serving hot path: no sorting, no progress bar
+        return forward(*pad_batch(ids))
     out: np.ndarray | None = None
     batches = list(length_sorted_batches(ids, batch_size))
-    with torch.inference_mode():
-        for batch in tqdm(batches, desc="predict", disable=not progress, leave=False):
-            input_ids, mask = collate([ids[i] for i in batch])  # (batch, seq)
-            logits = model(input_ids, mask).float().numpy()  # (batch, labels)
-            if out is None:
-                out = np.zeros((len(ids), logits.shape[1]), dtype=np.float32)
-            out[batch] = logits
+    for batch in tqdm(batches, desc="predict", disable=not progress, leave=False):
+        logits = forward(*pad_batch([ids[i] for i in batch]))  # (batch, labels)
+        if out is None:
+            out = np.zeros((len(ids), logits.shape[1]), dtype=np.float32)
+        out[batch] = logits
     return out if out is not None else np.zeros((0, 0), dtype=np.float32)

@@ -1,15 +1,19 @@
 """Serving: ``Ranker.load(dir).rank(contexts, k, allowed=None)``, batched and thread-safe.
 
+A backend is the model as a :data:`~ranker.model.Forward` (numpy ids and mask in, logits out).
 Backends (stored in ``ranker.json`` at training time, overridable at load time):
 
-- ``fp32``: the model as trained;
+- ``fp32``: the PyTorch model as trained;
+- ``bf16``: PyTorch with bfloat16 encoder weights (oneDNN runs them on AMX where the CPU has it);
 - ``int8``: PyTorch dynamic int8 quantisation (per-tensor) of all the encoder's Linear layers;
 - ``int8-mixed``: the same but the feed-forward output projections stay fp32: their inputs (the
   GELU outputs) have outliers, and quantising them cost 0.5 points of Banking77 test top-1;
-- ``bf16``: bfloat16 weights (only fast on CPUs with AMX; measured slower on this machine).
+- ``onnx``: ONNX Runtime, fp32 graph exported to ``DIR/onnx/model.onnx``;
+- ``onnx-int8``: ONNX Runtime, MatMul weights int8 per output channel, activations quantised per
+  call (``DIR/onnx/model-int8.onnx``). See :mod:`ranker.export`.
 
-ONNX Runtime needs the ``onnx`` package to export and quantise, which is not installed; see
-docs/ranker.md.
+The ONNX files are written at the end of training (when the backend choice measures them) or on
+the first load of an ONNX backend.
 """
 
 from __future__ import annotations
@@ -23,26 +27,66 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from scipy.special import softmax
 from torch import nn
 
 from ranker.data import build_context
 from ranker.encoding import tokenize
-from ranker.model import ModelMeta, TemplateClassifier, load_model_dir, predict_logits
+from ranker.export import ONNX_FILES, export_onnx, onnx_path
+from ranker.model import (
+    ENCODER_DIR,
+    Forward,
+    ModelMeta,
+    TemplateClassifier,
+    load_model_dir,
+    load_tokenizer,
+    predict_logits,
+    torch_forward,
+)
 from ranker.utils import threads_from_env
 
-BACKENDS = ("fp32", "int8", "int8-mixed", "bf16")
+BACKENDS = ("fp32", "bf16", "int8", "int8-mixed", "onnx", "onnx-int8")
 
 
-def apply_backend(model: TemplateClassifier, backend: str) -> TemplateClassifier:
-    """Convert a loaded fp32 model for ``backend`` (returns a new or the same module)."""
+def load_backend(model_dir: str | Path, backend: str, threads: int = 1) -> Forward:
+    """The model of ``model_dir`` as a :data:`Forward` for ``backend``, on ``threads`` threads."""
+    if backend in ONNX_FILES:
+        return _onnx_forward(model_dir, backend, threads)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+    torch.set_num_threads(threads)
+    model, _, _ = load_model_dir(model_dir)
+    return torch_forward(apply_backend(model, backend))
+
+
+def _onnx_forward(model_dir: str | Path, backend: str, threads: int) -> Forward:
+    import onnxruntime as ort
+
+    path = onnx_path(model_dir, backend)
+    if not path.exists():
+        export_onnx(model_dir)
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": input_ids, "attention_mask": attention_mask}
+        return session.run(["logits"], feed)[0]  # type: ignore[no-any-return]
+
+    return forward
+
+
+def apply_backend(model: TemplateClassifier, backend: str) -> nn.Module:
+    """Convert a loaded fp32 model for a PyTorch ``backend`` (returns a new or the same module)."""
     if backend == "fp32":
         return model
     if backend == "bf16":
         model.encoder.to(torch.bfloat16)
         # The encoder returns bf16 hidden states; pooling and the head run in fp32.
         model.head.float()
-        return _Bf16Wrapper(model)  # type: ignore[return-value]
+        return _Bf16Wrapper(model)
     if backend in ("int8", "int8-mixed"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notice
@@ -55,7 +99,7 @@ def apply_backend(model: TemplateClassifier, backend: str) -> TemplateClassifier
                 model.encoder, dict.fromkeys(names, default_dynamic_qconfig), dtype=torch.qint8
             )
         return model
-    raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+    raise ValueError(f"not a PyTorch backend: {backend!r}")
 
 
 def _is_ffn_output(name: str) -> bool:
@@ -88,10 +132,10 @@ class Ranker:
     ) -> None:
         self.model_dir = Path(model_dir)
         self.threads = threads if threads is not None else threads_from_env(1)
-        torch.set_num_threads(self.threads)
-        model, self.tokenizer, self.meta = load_model_dir(self.model_dir)
+        self.meta = ModelMeta.load(self.model_dir)
+        self.tokenizer = load_tokenizer(str(self.model_dir / ENCODER_DIR))
         self.backend = backend or self.meta.backend
-        self.model = apply_backend(model, self.backend).eval()
+        self._forward = load_backend(self.model_dir, self.backend, self.threads)
         self._lock = threading.Lock()
         self._index = {k: i for i, k in enumerate(self.meta.labels)}
 
@@ -150,10 +194,27 @@ class Ranker:
         if not contexts:
             return np.zeros((0, len(self.meta.labels)), dtype=np.float32)
         with self._lock:
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(self.threads)  # process-wide; ONNX sessions keep their own
             ids = tokenize(self.tokenizer, contexts, self.meta.max_tokens)
-            raw = predict_logits(self.model, ids, batch_size)  # (n, labels)
+            raw = predict_logits(self._forward, ids, batch_size)  # (n, labels)
         return raw / np.float32(self.meta.temperature)
+
+    def _masked_logits(
+        self,
+        contexts: Sequence[str],
+        allowed: Collection[str] | None,
+        exclude: Sequence[Collection[str]] | None,
+    ) -> np.ndarray:
+        """Calibrated logits ``(n, labels)`` in float64, ``-inf`` where a key may not be shown."""
+        z = self.logits(contexts).astype(np.float64)  # (n, labels)
+        if allowed is not None:
+            mask = np.full(z.shape[1], -np.inf)
+            mask[[self._index[k] for k in allowed if k in self._index]] = 0.0
+            z += mask
+        if exclude is not None:
+            for row, keys in enumerate(exclude):
+                z[row, [self._index[k] for k in keys if k in self._index]] = -np.inf
+        return z
 
     def predict(
         self,
@@ -164,19 +225,12 @@ class Ranker:
         """Calibrated probabilities ``(n, labels)``, renormalised over the allowed templates.
 
         ``allowed``: keys that may be suggested (e.g. the active templates); ``exclude``: per
-        context, keys to leave out (e.g. already sent in that conversation).
+        context, keys to leave out (e.g. already sent in that conversation). A context with no
+        key left gets the uniform distribution (``rank`` returns nothing for it).
         """
-        z = self.logits(contexts).astype(np.float64)  # (n, labels)
-        if allowed is not None:
-            mask = np.full(z.shape[1], -np.inf)
-            mask[[self._index[k] for k in allowed if k in self._index]] = 0.0
-            z = z + mask
-        if exclude is not None:
-            for row, keys in enumerate(exclude):
-                z[row, [self._index[k] for k in keys if k in self._index]] = -np.inf
-        all_masked = ~np.isfinite(z).any(axis=1)
-        z[all_masked] = 0.0  # nothing allowed: uniform, filtered out by rank()
-        return softmax(z, axis=1)  # type: ignore[no-any-return]
+        z = self._masked_logits(contexts, allowed, exclude)
+        z[~np.isfinite(z).any(axis=1)] = 0.0
+        return _softmax(z)
 
     def rank(
         self,
@@ -186,21 +240,15 @@ class Ranker:
         exclude: Sequence[Collection[str]] | None = None,
     ) -> list[list[tuple[str, float]]]:
         """For each context, the ``k`` best ``(template key, calibrated probability)`` pairs."""
-        probs = self.predict(contexts, allowed, exclude)
-        allowed_idx = None
-        if allowed is not None:
-            allowed_idx = {self._index[a] for a in allowed if a in self._index}
+        z = self._masked_logits(contexts, allowed, exclude)
+        empty = ~np.isfinite(z).any(axis=1)
+        z[empty] = 0.0
+        probs = _softmax(z)  # (n, labels); 0 where masked
+        labels = self.meta.labels
         out: list[list[tuple[str, float]]] = []
-        for row in probs:
-            order = np.argsort(-row, kind="stable")
-            ranked: list[tuple[str, float]] = []
-            for i in order:
-                if len(ranked) >= k or row[i] <= 0.0:
-                    break
-                if allowed_idx is not None and int(i) not in allowed_idx:
-                    continue
-                ranked.append((self.meta.labels[int(i)], float(row[i])))
-            out.append(ranked)
+        for row, none_left in zip(probs, empty, strict=True):
+            top = [] if none_left else np.argsort(-row, kind="stable")[:k]
+            out.append([(labels[i], float(row[i])) for i in top if row[i] > 0.0])
         return out
 
     def rank_turns(
@@ -214,18 +262,17 @@ class Ranker:
 
 
 def measure_latency(
-    model: nn.Module, n_tokens: int = 128, calls: int = 50, warmup: int = 5
+    forward: Forward, n_tokens: int = 128, calls: int = 50, warmup: int = 5
 ) -> float:
     """Median seconds of one forward pass for one input of ``n_tokens`` tokens."""
-    input_ids = torch.randint(1000, 20000, (1, n_tokens))  # (1, seq)
-    mask = torch.ones_like(input_ids)
+    input_ids = np.random.default_rng(0).integers(1000, 20000, (1, n_tokens))  # (1, seq)
+    mask = np.ones_like(input_ids)
     times = []
-    with torch.inference_mode():
-        for i in range(warmup + calls):
-            t = time.perf_counter()
-            model(input_ids, mask)
-            if i >= warmup:
-                times.append(time.perf_counter() - t)
+    for i in range(warmup + calls):
+        t = time.perf_counter()
+        forward(input_ids, mask)
+        if i >= warmup:
+            times.append(time.perf_counter() - t)
     return float(np.median(times))
 
 
@@ -237,27 +284,29 @@ def choose_backend(
     max_dev: int = 1000,
     tolerance: float = 0.003,
     min_agreement: float = 0.985,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Measure dev top-1 and latency per backend; serve the fastest that stays within
     ``tolerance`` of fp32's dev top-1 and agrees with fp32's top-1 on ``min_agreement`` of dev.
 
     The agreement check guards against a small dev set hiding a drop: per-tensor int8 was
     within 0.1 points on 1,000 dev examples but 0.5 points lower on the 3,080 test examples.
+    Latency is measured with the serving thread count (``RANKER_THREADS``, default 1).
     """
+    threads = threads if threads is not None else threads_from_env(1)
     candidates = BACKENDS if mode == "auto" else ("fp32", mode)
     ids, y = dev_ids[:max_dev], dev_y[:max_dev]
     measured: dict[str, dict[str, float]] = {}
     reference = np.zeros(0, dtype=np.int64)
     for backend in candidates:
-        model, _, _ = load_model_dir(model_dir)
-        model = apply_backend(model, backend).eval()
-        pred = predict_logits(model, ids, 64).argmax(1) if len(y) else np.zeros(0, np.int64)
+        forward = load_backend(model_dir, backend, threads)
+        pred = predict_logits(forward, ids, 64).argmax(1) if len(y) else np.zeros(0, np.int64)
         if backend == "fp32":
             reference = pred
         measured[backend] = {
             "dev_top1": float((pred == y).mean()) if len(y) else 0.0,
             "agreement_with_fp32": float((pred == reference).mean()) if len(y) else 1.0,
-            "latency_128_ms": 1000 * measure_latency(model),
+            "latency_128_ms": 1000 * measure_latency(forward),
         }
     ok = [
         b
@@ -266,7 +315,20 @@ def choose_backend(
         and measured[b]["agreement_with_fp32"] >= min_agreement
     ]
     best = min(ok, key=lambda b: measured[b]["latency_128_ms"])
-    return {"backend": best, "measured": measured}
+    return {"backend": best, "measured": measured, "threads": threads}
 
 
-__all__ = ["BACKENDS", "ModelMeta", "Ranker", "apply_backend", "choose_backend"]
+def _softmax(z: np.ndarray) -> np.ndarray:
+    """Row softmax; ``-inf`` entries get probability 0 (each row needs one finite entry)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+__all__ = [
+    "BACKENDS",
+    "ModelMeta",
+    "Ranker",
+    "apply_backend",
+    "choose_backend",
+    "load_backend",
+]

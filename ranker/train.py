@@ -79,7 +79,7 @@ class TrainConfig:
     dapt_lr: float = 5e-5
     dapt_max_texts: int | None = 20000
     target_precision: float = 0.9
-    backend: str = "auto"  # auto | fp32 | bf16 | int8: serving backend stored in the model dir
+    backend: str = "auto"  # auto or one of serving.BACKENDS, stored in the model dir
     threads: int | None = None  # torch intra-op threads for training (default: torch's)
     eval_batch_size: int = 64
     progress: bool = True
@@ -271,6 +271,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         choice = choose_backend(out, dev.ids, dev.y, cfg.backend)
         meta.backend = choice["backend"]
         meta.metrics["backends"] = choice["measured"]
+        meta.metrics["backend_threads"] = choice["threads"]
         meta.save(out)
     return meta.metrics
 

@@ -140,6 +140,30 @@ def test_int8_backends_agree_with_fp32(trained: Path, data_dir: Path, backend: s
     assert agree >= 0.9
 
 
+def test_onnx_backends_round_trip_from_the_model_dir(
+    trained: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained, model_dir, ignore=shutil.ignore_patterns("onnx"))
+    fp32 = Ranker(model_dir, backend="fp32", threads=1)
+    contexts, _ = _test_set(data_dir, fp32.tokenizer)
+    contexts = contexts[:40]  # mixed lengths: batches are padded, so the mask path is exercised
+    onnx = Ranker(model_dir, backend="onnx", threads=1)  # exports on first load
+    assert (model_dir / "onnx" / "model.onnx").exists()
+    assert (model_dir / "onnx" / "model-int8.onnx").exists()
+    assert np.allclose(onnx.predict(contexts), fp32.predict(contexts), atol=1e-4)
+    single = [fp32.predict([c]) for c in contexts[:5]]  # unpadded, batch of one
+    assert np.allclose(np.vstack(single), onnx.predict(contexts[:5]), atol=1e-4)
+    assert onnx.rank(contexts[:3], k=3)[0][0][0] == fp32.rank(contexts[:3], k=3)[0][0][0]
+
+    int8 = Ranker(model_dir, backend="onnx-int8", threads=1)
+    p32, p8 = fp32.predict(contexts), int8.predict(contexts)
+    assert (p32.argmax(1) == p8.argmax(1)).mean() >= 0.9
+    assert np.abs(p32 - p8).max() < 0.1
+
+
 def test_choose_backend_measures_each_and_keeps_accuracy(trained: Path, data_dir: Path) -> None:
     ranker = Ranker(trained, backend="fp32", threads=1)
     contexts, labels = _test_set(data_dir, ranker.tokenizer)
