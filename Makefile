@@ -49,10 +49,12 @@ BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 bench: venv
 	$(PY) bench/ranker_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
+	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 200000 --picks 1000000
 
 bench-quick: venv
 	$(PY) bench/ranker_bench.py --quick
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
+	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 4000 --picks 20000
 
 # The browser extension as a versioned zip in dist/ (load unpacked from static/extension/).
 extension: venv
