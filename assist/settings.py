@@ -193,6 +193,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process loads the ranker before it reports itself up (assist.tasks), which takes longer
+# than Celery's 4 s default on a busy machine: the pool then kills each replacement for a dead
+# process in turn and never recovers (seen in tests/faults).
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(os.environ.get("CELERY_WORKER_PROC_ALIVE_TIMEOUT", "60"))
 # A web process must not hang on a dead broker: a few quick retries, then degraded mode.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,

@@ -1,0 +1,90 @@
+"""What the fault drills share: a private Redis they may kill, the live stack's environment,
+and helpers that read what the worker logged. Everything runs on loopback and is bounded.
+"""
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+
+from assist.tokens import token_issue
+from tests import factories
+from tests.live import free_port, wait_for
+from tests.tiny_models import DEMO_CATALOG
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, which it may kill and restart
+    (never the shared one)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        wait_for(lambda: self._ping(client), timeout=15, what="the private Redis")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    @staticmethod
+    def _ping(client: redis.Redis) -> bool:
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.kill()
+
+
+@pytest.fixture
+def drill_agent(db):
+    """Agent 'ann' (who may log in to the live server), a conversation of hers and a token."""
+    call_command("import_catalog", DEMO_CATALOG, verbosity=0)
+    agent = factories.agent(username="ann")
+    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
+    agent.save(update_fields=["password"])
+    conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
+    return agent, conversation, token_issue(user=agent)
+
+
+def worker_log(tmp_path: Path, name: str = "w1") -> str:
+    return (tmp_path / f"worker-{name}.log").read_text()
+
+
+def deliveries(log: str, task: str) -> int:
+    """How many times the worker received `task` (Celery logs each delivery at INFO)."""
+    return len(re.findall(rf"Task assist\.tasks\.{task}\[[^\]]+\] received", log))
+
+
+def wait_for_log(tmp_path: Path, text: str, *, timeout: float, name: str = "w1") -> None:
+    wait_for(lambda: text in worker_log(tmp_path, name), timeout=timeout, what=repr(text))
+
+
+def settle(seconds: float) -> None:
+    time.sleep(seconds)
