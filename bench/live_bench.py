@@ -62,6 +62,7 @@ async def agent_loop(
         json.loads(await socket.recv())  # ready
         await socket.send(json.dumps({"type": "subscribe", "conversation": conversation_id}))
         sent_at: dict[str, float] = {}
+        sent_wall: dict[str, float] = {}
         message_ids: dict[int, str] = {}
         deadline = time.monotonic() + seconds
 
@@ -70,6 +71,7 @@ async def agent_loop(
             while time.monotonic() < deadline:
                 client_id = str(uuid.uuid4())
                 sent_at[client_id] = time.perf_counter()
+                sent_wall[client_id] = time.time()
                 frame = {
                     "type": "message",
                     "conversation": conversation_id,
@@ -93,7 +95,8 @@ async def agent_loop(
                     client_id = message_ids.get(frame["message"])
                     if client_id in sent_at:
                         started = sent_at.pop(client_id)
-                        results.append((frame["suggestion"], (now - started) * 1000))
+                        stages = (sent_wall.pop(client_id), time.time())
+                        results.append((frame["suggestion"], (now - started) * 1000, stages))
                 elif frame["type"] == "error":
                     results.append(("error", frame["code"]))
 
@@ -127,12 +130,21 @@ def run_level(base: str, count: int, seconds: float, every: float) -> dict:
     asyncio.run(main())
     errors = [r for r in results if r[0] == "error"]
     timed = [r for r in results if r[0] != "error"]
-    e2e = [ms for _, ms in timed]
-    model = list(
-        Suggestion.objects.filter(pk__in=[sid for sid, _ in timed]).values_list(
-            "latency_ms", flat=True
-        )
+    e2e = [ms for _, ms, _ in timed]
+    rows = Suggestion.objects.filter(pk__in=[sid for sid, _, _ in timed]).values(
+        "pk", "latency_ms", "created_at", "message__created_at"
     )
+    by_pk = {row["pk"]: row for row in rows}
+    model = [row["latency_ms"] for row in rows]
+    # Where the time goes, from the database's own time stamps (one machine, one clock):
+    # frame sent → message stored → suggestion stored → frame received.
+    stages: dict[str, list[float]] = {"store": [], "queue+rank": [], "push": []}
+    for sid, _, (sent, received) in timed:
+        row = by_pk[sid]
+        stored, suggested = row["message__created_at"].timestamp(), row["created_at"].timestamp()
+        stages["store"].append((stored - sent) * 1000)
+        stages["queue+rank"].append((suggested - stored) * 1000)
+        stages["push"].append((received - suggested) * 1000)
     sent = count * int(seconds / every)
     return {
         "agents": count,
@@ -144,6 +156,7 @@ def run_level(base: str, count: int, seconds: float, every: float) -> dict:
         "model_p50": percentile(model, 50),
         "model_p99": percentile(model, 99),
         "mean_e2e": statistics.fmean(e2e),
+        "stages_p50": {name: percentile(values, 50) for name, values in stages.items()},
     }
 
 
@@ -183,6 +196,8 @@ def main() -> None:
                     f"{r['e2e_p50'] - r['model_p50']:>10.1f}ms "
                     f"{r['e2e_p50'] / r['model_p50']:>12.2f}x"
                 )
+                stages = ", ".join(f"{k} {v:.1f}ms" for k, v in r["stages_p50"].items())
+                print(f"{'':>6} p50 by stage: {stages}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
