@@ -4,7 +4,8 @@ Definitions (README, "Supervisor review and experiments"):
 
 - A *suggestion list* is one stored Suggestion row: every one was pushed to the agent's panel.
   It counts in the period its `created_at` falls in.
-- *Acceptance rate*: lists from which the agent inserted or sent a template / lists shown.
+- *Acceptance rate*: lists from which the agent inserted or sent a template (`used`, set when
+  the pick is stored) / lists shown.
 - A *templated reply* is an agent message naming a catalog template; it counts in the period
   its `sent_at` falls in. When it was stored, the service fixed the list then on screen
   (`shown_suggestion`, the conversation's latest), the template's position in it
@@ -75,12 +76,8 @@ class Period:
         return condition
 
 
-def _picked() -> Exists:
-    return Exists(Pick.objects.filter(suggestion=OuterRef("pk"), action__in=USED))
-
-
 def suggestion_lists(period: Period) -> QuerySet[Suggestion]:
-    return Suggestion.objects.filter(period.q("created_at")).annotate(picked=_picked())
+    return Suggestion.objects.filter(period.q("created_at"))
 
 
 def templated_replies(period: Period) -> QuerySet[Message]:
@@ -88,7 +85,7 @@ def templated_replies(period: Period) -> QuerySet[Message]:
 
 
 def _list_counts() -> dict[str, Any]:
-    return {"lists": Count("pk"), "picked_lists": Count("pk", filter=Q(picked=True))}
+    return {"lists": Count("pk"), "picked_lists": Count("pk", filter=Q(used=True))}
 
 
 def _reply_counts(*, medians: bool = False) -> dict[str, Any]:

@@ -95,9 +95,18 @@ class Message(models.Model):
         ordering = ["sent_at", "id"]
         indexes = [
             models.Index(fields=["conversation", "sent_at"]),
+            # Review metrics read templated agent replies by date; covering (PostgreSQL), so
+            # they never touch the message text.
             models.Index(
                 fields=["sent_at"],
                 condition=Q(template__isnull=False),
+                include=[
+                    "conversation",
+                    "template",
+                    "shown_suggestion",
+                    "shown_rank",
+                    "selection_ms",
+                ],
                 name="message_templated_sent_at",
             ),
         ]
@@ -157,11 +166,22 @@ class Suggestion(models.Model):
     # [{"key": ..., "probability": ..., "confident": bool}, ...] best first.
     items = models.JSONField()
     latency_ms = models.FloatField(null=True, blank=True)
+    # Set when the agent inserts or sends a template from this list (services/picks.py), so
+    # that review's acceptance rate is a plain count, not a join with every pick.
+    used = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["conversation", "seq"]
-        indexes = [models.Index(fields=["created_at"], name="suggestion_created_at")]
+        indexes = [
+            # Covering (PostgreSQL): review metrics by date read the index alone, never the
+            # wide rows with their items.
+            models.Index(
+                fields=["created_at"],
+                include=["model_version", "conversation", "used"],
+                name="suggestion_created_at",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="one_suggestion_per_seq"),
             models.UniqueConstraint(fields=["message"], name="one_suggestion_per_message"),

@@ -121,6 +121,8 @@ def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
                 picked_at=dt.datetime.fromisoformat(request.picked_at),
                 time_to_pick_ms=request.time_to_pick_ms,
             )
+            if request.suggestion_id is not None and request.action != Pick.Action.DISMISSED:
+                Suggestion.objects.filter(pk=request.suggestion_id, used=False).update(used=True)
             send_event_on_commit(agent_group(request.agent_id), {**ack, "id": pick.pk})
             return pick, True
     except IntegrityError:

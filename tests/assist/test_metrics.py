@@ -10,6 +10,7 @@ from django.utils import timezone
 from assist import metrics
 from assist.models import Message
 from assist.services.conversations import message_ingest
+from assist.services.picks import pick_record, pick_validate
 from tests import factories
 from tests.conftest import client_for
 
@@ -51,7 +52,8 @@ def data(db):
         return conv, ask
 
     c1, ask1 = conversation(ann)
-    s1 = factories.SuggestionFactory(message=ask1, model_version=v1, templates=[a, b, c])
+    # `used` as pick_record sets it (the factories bypass the service).
+    s1 = factories.SuggestionFactory(message=ask1, model_version=v1, templates=[a, b, c], used=True)
     factories.PickFactory(suggestion=s1, template=a, rank=1, time_to_pick_ms=3000)
     reply(c1, a, shown=s1, rank=1, selection_ms=10_000)
 
@@ -70,7 +72,7 @@ def data(db):
 
     long_ago = NOW - dt.timedelta(days=60)
     old, ask_old = conversation(ann, at=long_ago)
-    s_old = factories.SuggestionFactory(message=ask_old, model_version=v1, templates=[a])
+    s_old = factories.SuggestionFactory(message=ask_old, model_version=v1, templates=[a], used=True)
     s_old.__class__.objects.filter(pk=s_old.pk).update(created_at=long_ago)
     factories.PickFactory(suggestion=s_old, template=a, rank=1, action="sent", picked_at=long_ago)
     reply(old, a, shown=s_old, rank=1, selection_ms=5_000, at=long_ago)
@@ -165,3 +167,24 @@ def test_a_templated_reply_records_the_list_rank_and_selection_time(db):
     assert sent.selection_ms == round((sent.sent_at - asked_at).total_seconds() * 1000)
     free = message_ingest(conversation=conversation, role="agent", text="y", client_id="3").message
     assert (free.shown_rank, free.selection_ms) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("action", "used"), [("inserted", True), ("sent", True), ("dismissed", False)]
+)
+def test_storing_a_pick_marks_its_list_used(db, action, used):
+    template = factories.TemplateFactory()
+    shown = factories.SuggestionFactory(templates=[template])
+    request = pick_validate(
+        conversation=shown.conversation,
+        agent_id=shown.conversation.assigned_agent_id,
+        suggestion_id=shown.pk,
+        template_key=None if action == "dismissed" else template.key,
+        rank=None if action == "dismissed" else 1,
+        action=action,
+        client_id=f"p-{action}",
+    )
+    pick_record(request=request)
+    shown.refresh_from_db()
+    assert shown.used is used
+    assert metrics.overview(metrics.Period())["picked_lists"] == int(used)

@@ -83,6 +83,7 @@ COLUMNS: dict[type[models.Model], list[str]] = {
         "model_version_id",
         "items",
         "latency_ms",
+        "used",
         "created_at",
     ],
     Pick: [
@@ -132,6 +133,12 @@ class Command(BaseCommand):
                         written[model] += len(rows)
                     bar.update(len(batch))
             _reset_sequences()
+        if connection.vendor == "postgresql":
+            # COPY leaves the visibility map empty; index-only scans need it (autovacuum would
+            # get there later).
+            with connection.cursor() as cursor:
+                for model in COLUMNS:
+                    cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         if options["verbosity"] >= 1:
             self.stdout.write(
                 ", ".join(f"{n} {model._meta.verbose_name_plural}" for model, n in written.items())
@@ -300,6 +307,7 @@ class _World:
                     kind = "control"
                 else:
                     shown_id = int(suggestion_ids[r])  # type: ignore[index]
+                    kind = "list" if kinds[j] < 0.65 else "search" if kinds[j] < 0.85 else "free"
                     keys = [self.template_keys[s] for s in slots[j]]
                     items = [
                         {"key": key, "probability": round(float(p), 4), "confident": bool(p > 0.4)}
@@ -315,10 +323,10 @@ class _World:
                             arm.model_version_id,
                             json.dumps(items),
                             20 + 70 * float(u[1]),
+                            kind == "list",
                             created,
                         ]
                     )
-                    kind = "list" if kinds[j] < 0.65 else "search" if kinds[j] < 0.85 else "free"
                 mean_s = SELECTION_S[kind] * (0.92 if arm.name == "v1" else 1.0)
                 selection = float(np.exp(np.log(mean_s * 1000) + 0.45 * selection_z[j]))
                 sent = t + dt.timedelta(milliseconds=selection)
