@@ -1,21 +1,27 @@
-"""Django admin for experiments: supervisors (migration 0005) and superusers edit them."""
+"""Django admin: experiments (supervisors, migration 0005) and the model registry (catalog
+admins, migration 0006; superusers both)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from assist.models import Experiment, ExperimentArm
+from assist.models import Experiment, ExperimentArm, ModelVersion
+from assist.services.model_versions import (
+    NothingToRollBackTo,
+    model_version_activate,
+    model_version_rollback,
+)
 
 
-class ExperimentArmInline(admin.TabularInline):
+class ExperimentArmInline(admin.TabularInline):  # type: ignore[type-arg]
     model = ExperimentArm
     extra = 2
     fields = ("name", "model_version", "weight")
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(admin.ModelAdmin):
+class ExperimentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "is_active", "started_at", "ended_at", "arm_count")
     list_filter = ("is_active",)
     search_fields = ("name",)
@@ -24,11 +30,12 @@ class ExperimentAdmin(admin.ModelAdmin):
     actions = ["stop"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Experiment]:
-        return super().get_queryset(request).annotate(n_arms=Count("arms"))
+        queryset: QuerySet[Experiment] = super().get_queryset(request)
+        return queryset.annotate(n_arms=Count("arms"))
 
     @admin.display(description="arms", ordering="n_arms")
     def arm_count(self, experiment: Experiment) -> int:
-        return experiment.n_arms  # type: ignore[attr-defined]
+        return int(experiment.n_arms)  # type: ignore[attr-defined]
 
     def save_model(self, request: HttpRequest, obj: Experiment, form: object, change: bool) -> None:
         # Started when first made active, so the experiment page has a date to start from.
@@ -39,3 +46,50 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.action(description="Stop the selected experiments (assigned arms stay)")
     def stop(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
         queryset.filter(is_active=True).update(is_active=False, ended_at=timezone.now())
+
+
+def _top1(metrics: dict | None) -> str:
+    value = (metrics or {}).get("top1_all")
+    return "-" if value is None else f"{value:.1%}"
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    """Trained rankers side by side; promote one, or roll back to the previous one."""
+
+    list_display = ("name", "is_active", "dev_top1", "active_top1", "activated_at", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "notes")
+    readonly_fields = ("name", "path", "base_model", "metrics", "is_active", "activated_at")
+    fields = (*readonly_fields, "notes")
+    actions = ["promote", "rollback"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # versions come from training (manage.py train_ranker), not from a form
+
+    @admin.display(description="top-1 on its held-out data")
+    def dev_top1(self, version: ModelVersion) -> str:
+        return _top1(version.metrics.get("dev"))
+
+    @admin.display(description="then-active version on the same data")
+    def active_top1(self, version: ModelVersion) -> str:
+        return _top1(version.metrics.get("active_on_same_dev"))
+
+    @admin.action(description="Promote the selected version (make it the active one)")
+    def promote(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to promote.", messages.ERROR)
+            return
+        version = model_version_activate(version=queryset.get())
+        self.message_user(request, f"{version.name} is now active.", messages.SUCCESS)
+
+    @admin.action(description="Roll back to the previously active version")
+    def rollback(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        try:
+            version = model_version_rollback()
+        except NothingToRollBackTo as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        self.message_user(
+            request, f"Rolled back: {version.name} is active again.", messages.SUCCESS
+        )
