@@ -5,11 +5,14 @@ list of `point:action`, where action is `sleep=SECONDS`, `crash` (the process ex
 as if killed) or `crash-once=PATH` (crash unless PATH exists, creating it first).
 """
 
+import logging
 import os
 import time
 from pathlib import Path
 
 ENV = "ASSIST_FAULT_DRILL"
+
+logger = logging.getLogger(__name__)
 
 
 def fault_point(name: str) -> None:
@@ -21,6 +24,7 @@ def fault_point(name: str) -> None:
         if point != name:
             continue
         verb, _, arg = action.partition("=")
+        logger.warning("fault drill: %s at %s", verb, point)  # the drill waits for this line
         if verb == "sleep":
             time.sleep(float(arg))
         elif verb == "crash" or (verb == "crash-once" and not Path(arg).exists()):
