@@ -75,7 +75,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def active_top1(self, version: ModelVersion) -> str:
         return _top1(version.metrics.get("active_on_same_dev"))
 
-    @admin.action(description="Promote the selected version (make it the active one)")
+    @admin.action(
+        description="Promote the selected version (make it the active one)",
+        permissions=["change"],
+    )
     def promote(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to promote.", messages.ERROR)
@@ -83,7 +86,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         version = model_version_activate(version=queryset.get())
         self.message_user(request, f"{version.name} is now active.", messages.SUCCESS)
 
-    @admin.action(description="Roll back to the previously active version")
+    @admin.action(description="Roll back to the previously active version", permissions=["change"])
     def rollback(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         try:
             version = model_version_rollback()

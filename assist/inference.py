@@ -48,7 +48,54 @@ def active_model_version() -> ModelVersion:
 
 
 def load_ranker(version: ModelVersion) -> "Ranker":
+    """The ranker of `version`, loaded now if this process has not loaded it yet."""
     from ranker import Ranker
 
     with _lock:
-        return Ranker.load(version.path, threads=settings.RANKER_THREADS)
+        ranker = Ranker.load(version.path, threads=settings.RANKER_THREADS)
+        _loaded[version.pk] = version
+        return ranker
+
+
+# Versions this process has loaded, by primary key, and the one it served last.
+_loaded: dict[int, ModelVersion] = {}
+_serving: ModelVersion | None = None
+_loading: set[int] = set()
+
+
+def _load_in_background(version: ModelVersion) -> None:
+    def load() -> None:
+        try:
+            load_ranker(version)
+            logger.info("model version %s loaded", version.name)
+        except Exception:
+            logger.exception("could not load model version %s", version.name)
+        finally:
+            with _lock:
+                _loading.discard(version.pk)
+
+    with _lock:
+        if version.pk in _loading:
+            return
+        _loading.add(version.pk)
+    threading.Thread(target=load, name=f"load-{version.pk}", daemon=True).start()
+
+
+def serving_ranker(version: ModelVersion | None = None) -> tuple[ModelVersion, "Ranker"]:
+    """The version that should rank now and its ranker: hot swap without a pause.
+
+    `version` is an experiment arm's; by default the active one. When the active version
+    changes, the process keeps ranking with the version it already has while the new one loads
+    in a background thread, then switches; a ranking is never failed or held up by a swap, and
+    the version returned is the one that really ranked (stored on the Suggestion).
+    """
+    global _serving
+    if version is not None:
+        return version, load_ranker(version)
+    wanted = active_model_version()
+    previous = _serving
+    if wanted.pk in _loaded or previous is None or previous.pk == wanted.pk:
+        _serving = wanted
+        return wanted, load_ranker(wanted)
+    _load_in_background(wanted)
+    return previous, load_ranker(previous)

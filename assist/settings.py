@@ -180,6 +180,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ROUTES = {
     "assist.tasks.rank": {"queue": "inference"},
+    # Its own queue and worker (`manage.py serve` starts one, one process, niced), so a
+    # retraining never takes a process that rankings are waiting for.
+    "assist.tasks.retrain": {"queue": "training"},
     "assist.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -259,6 +262,38 @@ SUGGESTION_K = int(os.environ.get("SUGGESTION_K", "5"))
 RANK_MAX_ATTEMPTS = int(os.environ.get("RANK_MAX_ATTEMPTS", "3"))
 # Leave templates already sent in the conversation out of the list (default: mark them).
 SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
+
+# --- Retraining (assist/services/retraining.py) -----------------------------------------------
+# Where retrained model directories go, one folder per version.
+MODELS_DIR = Path(os.environ.get("MODELS_DIR", BASE_DIR / "var" / "models"))
+# Hours between scheduled retrainings by Celery beat; 0 turns the schedule off.
+RETRAIN_EVERY_HOURS = float(os.environ.get("RETRAIN_EVERY_HOURS", "168"))
+# Promote a retrained model automatically when its top-1 on the newest held-out conversations
+# beats the active model's by at least this much (0.01 = one point); unset: an admin decides.
+_margin = os.environ.get("RETRAIN_PROMOTE_MARGIN", "")
+RETRAIN_PROMOTE_MARGIN = float(_margin) if _margin else None
+# Fewer templated agent turns than this in the logs: no retraining.
+RETRAIN_MIN_EXAMPLES = int(os.environ.get("RETRAIN_MIN_EXAMPLES", "200"))
+# A scheduled retraining fine-tunes the encoder unless this is set (head only: much faster).
+RETRAIN_FREEZE_ENCODER = env_bool("RETRAIN_FREEZE_ENCODER", False)
+if RETRAIN_EVERY_HOURS > 0:
+    CELERY_BEAT_SCHEDULE = {
+        "retrain-ranker": {
+            "task": "assist.tasks.retrain",
+            "schedule": RETRAIN_EVERY_HOURS * 3600,
+        }
+    }
+
+# --- External re-ranker (ranker/external.py): off unless a URL is set -----------------------
+# An OpenAI-compatible chat endpoint that re-ranks the classifier's top-M with a probability
+# distribution; its temperature is fitted on dev data (`manage.py fit_external_reranker`).
+EXTERNAL_RERANK_URL = os.environ.get("EXTERNAL_RERANK_URL", "")
+EXTERNAL_RERANK_MODEL = os.environ.get("EXTERNAL_RERANK_MODEL", "")
+EXTERNAL_RERANK_KEY = os.environ.get("EXTERNAL_RERANK_KEY", "")
+EXTERNAL_RERANK_TOP_M = int(os.environ.get("EXTERNAL_RERANK_TOP_M", "10"))
+EXTERNAL_RERANK_WEIGHT = float(os.environ.get("EXTERNAL_RERANK_WEIGHT", "0.5"))
+EXTERNAL_RERANK_TEMPERATURE = float(os.environ.get("EXTERNAL_RERANK_TEMPERATURE", "1.0"))
+EXTERNAL_RERANK_TIMEOUT_S = float(os.environ.get("EXTERNAL_RERANK_TIMEOUT_S", "2"))
 
 # The demo helpdesk at /demo/helpdesk/: its customer links open conversations without a login.
 DEMO_HELPDESK = env_bool("DEMO_HELPDESK", DEBUG)

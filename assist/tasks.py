@@ -11,9 +11,10 @@ from django.core.cache import cache
 from assist.events import conversation_group, send_now
 from assist.fault_drill import fault_point
 from assist.health import start_heartbeat
-from assist.inference import NoModel, active_model_version, load_ranker
+from assist.inference import NoModel, serving_ranker
 from assist.services.picks import PickRequest, pick_record
 from assist.services.rankings import ranking_fail
+from assist.services.retraining import NotEnoughData, RetrainOptions, ranker_retrain
 from assist.services.suggestions import suggestion_create
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,26 @@ def log_pick(**request: Any) -> int:
     return pick.pk
 
 
+@shared_task(name="assist.tasks.retrain", time_limit=None, soft_time_limit=None)
+def retrain() -> int | None:
+    """Scheduled retraining on queue `training` (never `inference`); registers a version.
+
+    Not acks_late: a training run outlives the broker's visibility timeout, and a second
+    worker must not start the same run; a run lost with its worker waits for the next beat.
+    """
+    try:
+        version = ranker_retrain(
+            options=RetrainOptions(
+                freeze_encoder=settings.RETRAIN_FREEZE_ENCODER,
+                promote_margin=settings.RETRAIN_PROMOTE_MARGIN,
+            )
+        )
+    except NotEnoughData as error:
+        logger.info("no retraining: %s", error)
+        return None
+    return version.pk
+
+
 def suggestions_unavailable(conversation_id: int) -> None:
     send_now(
         conversation_group(conversation_id),
@@ -74,7 +95,7 @@ def load_model_at_start(**kwargs: Any) -> None:
     # Each pool process loads the model before the first message arrives, so that no agent
     # waits for it.
     try:
-        load_ranker(active_model_version())
+        serving_ranker()
     except NoModel as error:
         logger.warning("worker started without a model: %s", error)
     except Exception:

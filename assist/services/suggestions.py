@@ -9,7 +9,7 @@ from django.db.models import Max
 
 from assist.events import conversation_group, send_event_on_commit
 from assist.experiments import arm_model_version, suggestions_enabled
-from assist.inference import active_model_version, load_ranker
+from assist.inference import serving_ranker
 from assist.models import Conversation, Message, Suggestion
 from assist.selectors import sent_template_keys, suggestion_frame
 from templates_app.selectors import active_template_keys
@@ -61,8 +61,7 @@ def _rank_and_store(message: Message) -> Suggestion | None:
         .order_by("sent_at", "id")
         .values_list("role", "text")
     ]
-    version = arm_model_version(conversation) or active_model_version()
-    ranker = load_ranker(version)
+    version, ranker = serving_ranker(arm_model_version(conversation))
     sent = sent_template_keys(conversation)
     started = time.perf_counter()
     context = ranker.build_context(turns)

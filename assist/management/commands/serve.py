@@ -43,6 +43,25 @@ class Command(BaseCommand):
                     ]
                 )
             )  # fmt: skip
+            # Retraining gets its own single, niced worker and the beat scheduler, so a
+            # training run never takes a process or a core share that rankings need.
+            processes.append(
+                subprocess.Popen(
+                    [
+                        "nice", "-n", "10", python, "-m", "celery", "-A", "assist", "worker",
+                        "--queues", "training", "--concurrency", "1",
+                        "--hostname", f"assist-training-{port}@%h", "--loglevel", "INFO",
+                    ]
+                )
+            )  # fmt: skip
+            if settings.RETRAIN_EVERY_HOURS > 0:
+                settings.MODELS_DIR.mkdir(parents=True, exist_ok=True)
+                processes.append(
+                    subprocess.Popen(
+                        [python, "-m", "celery", "-A", "assist", "beat", "--loglevel", "INFO",
+                         "--schedule", str(settings.MODELS_DIR / "celerybeat-schedule")]
+                    )
+                )  # fmt: skip
         processes.append(
             subprocess.Popen(
                 [python, "-m", "uvicorn", "assist.asgi:application", "--host", host,

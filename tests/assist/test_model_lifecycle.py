@@ -1,0 +1,161 @@
+"""Model lifecycle: deactivated templates, the registry, hot swap, retraining from the logs."""
+
+import io
+import shutil
+import time
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from assist import inference
+from assist.demo.generator import generate_conversations, write_jsonl
+from assist.models import ModelVersion
+from assist.services.model_versions import (
+    NothingToRollBackTo,
+    model_version_activate,
+    model_version_rollback,
+)
+from assist.services.suggestions import suggestion_create
+from templates_app.models import ResponseTemplate
+from templates_app.services import templates_set_active
+from tests import factories
+from tests.conftest import client_for
+from tests.tiny_models import DEMO_CATALOG, make_tiny_base
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalog() -> None:
+    call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """Forget which versions this test process has loaded, as a new worker would."""
+    monkeypatch.setattr(inference, "_loaded", {})
+    monkeypatch.setattr(inference, "_serving", None)
+    monkeypatch.setattr(inference, "_loading", set())
+
+
+def version_at(path, name: str, *, active: bool = False) -> ModelVersion:
+    version = ModelVersion.objects.create(name=name, path=str(path))
+    return model_version_activate(version=version) if active else version
+
+
+def test_deactivated_templates_are_never_suggested(
+    agent_user, catalog, demo_ranker_dir, settings, catalog_admin_user
+):
+    settings.RANKER_DIR = demo_ranker_dir
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    text = "I lost my card, please block it"
+    first = suggestion_create(
+        message_id=factories.MessageFactory(conversation=conversation, text=text).pk
+    )
+    shown = [item["key"] for item in first.items]
+    templates_set_active(
+        templates=ResponseTemplate.objects.filter(key__in=shown[:3]),
+        is_active=False,
+        user=catalog_admin_user,
+    )
+
+    again = suggestion_create(
+        message_id=factories.MessageFactory(conversation=conversation, text=text).pk
+    )
+    keys = [item["key"] for item in again.items]
+    assert not set(keys) & set(shown[:3])
+    assert set(keys) <= set(
+        ResponseTemplate.objects.filter(is_active=True).values_list("key", flat=True)
+    )
+    assert len(keys) == settings.SUGGESTION_K
+
+
+def test_promote_then_roll_back_returns_to_the_previous_version(tmp_path):
+    old = version_at(tmp_path / "a", "a", active=True)
+    new = version_at(tmp_path / "b", "b")
+    model_version_activate(version=new)
+    assert ModelVersion.objects.get(is_active=True) == new
+
+    assert model_version_rollback() == old
+    assert list(ModelVersion.objects.filter(is_active=True)) == [old]
+
+
+def test_roll_back_with_no_earlier_version_is_refused_and_changes_nothing(tmp_path):
+    only = version_at(tmp_path / "a", "a", active=True)
+    with pytest.raises(NothingToRollBackTo):
+        model_version_rollback()
+    assert list(ModelVersion.objects.filter(is_active=True)) == [only]
+
+
+def test_catalog_admins_promote_and_roll_back_in_the_admin_supervisors_cannot(
+    tmp_path, catalog_admin_user, supervisor_user
+):
+    old = version_at(tmp_path / "a", "a", active=True)
+    new = version_at(tmp_path / "b", "b")
+    url = reverse("admin:assist_modelversion_changelist")
+    promote = {"action": "promote", "_selected_action": [new.pk]}
+
+    # Supervisors may look at the registry (migration 0002) but not change it.
+    client_for(supervisor_user).post(url, promote)
+    assert ModelVersion.objects.get(is_active=True) == old
+
+    admin = client_for(catalog_admin_user)
+    assert admin.get(url).status_code == 200
+    assert admin.post(url, promote).status_code == 302
+    assert ModelVersion.objects.get(is_active=True) == new
+    admin.post(url, {"action": "rollback", "_selected_action": [new.pk]})
+    assert ModelVersion.objects.get(is_active=True) == old
+
+
+def test_a_new_active_version_loads_in_the_background_while_the_old_one_serves(
+    tmp_path, demo_ranker_dir, fresh_process
+):
+    old = version_at(demo_ranker_dir, "old", active=True)
+    copy = tmp_path / "new-model"
+    shutil.copytree(demo_ranker_dir, copy)  # another directory: really loaded anew
+    new = version_at(copy, "new")
+    assert inference.serving_ranker()[0] == old
+
+    model_version_activate(version=new)
+    version, ranker = inference.serving_ranker()
+    assert version == old  # no pause: the loaded version ranks until the new one is ready
+    assert ranker.rank([ranker.build_context([("customer", "hi")])], k=3)[0]
+
+    deadline = time.monotonic() + 60
+    while inference.serving_ranker()[0] != new:
+        assert time.monotonic() < deadline, "the new version never took over"
+        time.sleep(0.05)
+    assert inference.serving_ranker()[1].model_dir.resolve() == copy.resolve()
+
+
+@pytest.mark.slow
+def test_retraining_from_the_logs_registers_a_version_beside_the_active_one(
+    tmp_path, catalog, demo_ranker_dir, settings
+):
+    from assist.services.retraining import RetrainOptions, ranker_retrain
+
+    settings.MODELS_DIR = tmp_path / "models"
+    settings.RETRAIN_MIN_EXAMPLES = 50
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(generate_conversations(200, seed=7), data)
+    call_command("import_conversations", data, stdout=io.StringIO())
+    active = version_at(demo_ranker_dir, "active", active=True)
+
+    version = ranker_retrain(
+        options=RetrainOptions(
+            base_model=str(make_tiny_base(tmp_path / "base")),
+            epochs=2,
+            threads=1,
+            promote_margin=None,
+        )
+    )
+
+    assert (tmp_path / "models" / version.name / "ranker.json").is_file()
+    assert not version.is_active and ModelVersion.objects.get(is_active=True) == active
+    metrics = version.metrics
+    assert metrics["active_version"] == "active"
+    assert metrics["dev_examples"] == metrics["dev"]["n_all"] > 0
+    # Both models measured on the same held-out turns, as fractions.
+    for side in ("dev", "active_on_same_dev"):
+        assert 0.0 < metrics[side]["top1_all"] <= metrics[side]["top5_all"] <= 1.0
