@@ -16,48 +16,36 @@ Definitions (README, "Supervisor review and experiments"):
 - *Selection time with suggestions*: over templated replies with a list on screen; *without*:
   over those with none (a control arm, no model, or no list yet).
 
-Medians use PostgreSQL's percentile_cont; on other databases they are None.
+The dashboard reads each table once per grouping: lists by (day, model version), replies by
+(day, model version of the list shown, list or not), both from covering indexes, and folds
+those few hundred aggregated rows into the totals, the daily series and the per-version table.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.contrib.auth import get_user_model
 from django.db.models import (
-    Aggregate,
     Avg,
+    BooleanField,
     Count,
     Exists,
-    FloatField,
+    ExpressionWrapper,
     OuterRef,
     Q,
     QuerySet,
+    Sum,
     Variance,
 )
 from django.db.models.functions import TruncDate
 
-from assist.models import Experiment, ExperimentArm, Message, Pick, Suggestion
+from assist.models import Experiment, ExperimentArm, Message, ModelVersion, Pick, Suggestion
 from templates_app.models import ResponseTemplate
 
 USED = [Pick.Action.INSERTED, Pick.Action.SENT]
 HAD_LIST = Q(shown_suggestion__isnull=False)
 NO_LIST = Q(shown_suggestion__isnull=True)
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's ordered-set aggregate percentile_cont(fraction)."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
-def has_percentiles() -> bool:
-    return connection.vendor == "postgresql"
 
 
 @dataclass(frozen=True)
@@ -88,7 +76,7 @@ def _list_counts() -> dict[str, Any]:
     return {"lists": Count("pk"), "picked_lists": Count("pk", filter=Q(used=True))}
 
 
-def _reply_counts(*, medians: bool = False) -> dict[str, Any]:
+def _reply_counts() -> dict[str, Any]:
     counts: dict[str, Any] = {
         "replies": Count("pk"),
         "with_list": Count("pk", filter=HAD_LIST),
@@ -99,9 +87,6 @@ def _reply_counts(*, medians: bool = False) -> dict[str, Any]:
         "n_with": Count("selection_ms", filter=HAD_LIST),
         "n_without": Count("selection_ms", filter=NO_LIST),
     }
-    if medians and has_percentiles():
-        counts["median_with_ms"] = Percentile("selection_ms", 0.5, filter=HAD_LIST)
-        counts["median_without_ms"] = Percentile("selection_ms", 0.5, filter=NO_LIST)
     return counts
 
 
@@ -119,10 +104,102 @@ def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _daily_lists(period: Period) -> list[dict[str, Any]]:
+    """Suggestion lists counted per (day, model version): one grouped query, read from the
+    covering index, that the overview, the daily series and the per-version table share."""
+    return list(
+        suggestion_lists(period)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "model_version_id")
+        .annotate(**_list_counts())
+        .order_by()
+    )
+
+
+def _daily_replies(period: Period) -> list[dict[str, Any]]:
+    """Templated replies counted per (day, model version of the list shown, list or not)."""
+    return list(
+        templated_replies(period)
+        .annotate(
+            day=TruncDate("sent_at"),
+            had_list=ExpressionWrapper(HAD_LIST, output_field=BooleanField()),
+        )
+        .values("day", "shown_model_version_id", "had_list")
+        .annotate(
+            replies=Count("pk"),
+            top1=Count("pk", filter=Q(shown_rank=1)),
+            topk=Count("pk", filter=Q(shown_rank__isnull=False)),
+            selection_sum=Sum("selection_ms"),
+            selection_n=Count("selection_ms"),
+        )
+        .order_by()
+    )
+
+
+def _fold(
+    lists: list[dict[str, Any]], replies: list[dict[str, Any]], key: str | None
+) -> dict[Any, dict[str, Any]]:
+    """Sums the grouped counts by `key` (None: one total), the same way for every view.
+
+    A loop over at most days x versions aggregated rows, never over the data.
+    """
+    totals: dict[Any, dict[str, Any]] = {}
+
+    def bucket(row: dict[str, Any], field: str | None) -> dict[str, Any]:
+        empty = dict.fromkeys(
+            ("lists", "picked_lists", "replies", "with_list", "top1", "topk"), 0
+        ) | dict.fromkeys(("sum_with", "n_with", "sum_without", "n_without"), 0)
+        return totals.setdefault(row[field] if field else None, empty)
+
+    if key is None:
+        bucket({}, None)  # the grand total exists even with no rows
+    for row in lists:
+        total = bucket(row, key and ("model_version_id" if key == "version" else key))
+        total["lists"] += row["lists"]
+        total["picked_lists"] += row["picked_lists"]
+    for row in replies:
+        total = bucket(row, key and ("shown_model_version_id" if key == "version" else key))
+        total["replies"] += row["replies"]
+        side = "with" if row["had_list"] else "without"
+        if row["had_list"]:
+            total["with_list"] += row["replies"]
+            total["top1"] += row["top1"]
+            total["topk"] += row["topk"]
+        total[f"sum_{side}"] += row["selection_sum"] or 0
+        total[f"n_{side}"] += row["selection_n"]
+    for total in totals.values():
+        total["selection_with_ms"] = _mean(total["sum_with"], total["n_with"])
+        total["selection_without_ms"] = _mean(total["sum_without"], total["n_without"])
+        _with_rates(total)
+    return totals
+
+
+def _mean(total: float, n: int) -> float | None:
+    return total / n if n else None
+
+
+def dashboard(period: Period) -> dict[str, Any]:
+    """Everything the metrics page shows, each grouped query run once."""
+    lists, replies = _daily_lists(period), _daily_replies(period)
+    return {
+        "overview": _overview(period, lists, replies),
+        "daily": _daily(lists, replies),
+        "versions": _per_model_version(lists, replies),
+        "templates": per_template(period),
+        "agents": per_agent(period),
+        "never_used": never_used_templates(period),
+    }
+
+
 def overview(period: Period) -> dict[str, Any]:
-    """The headline numbers: three aggregate queries."""
-    lists = suggestion_lists(period).aggregate(**_list_counts())
-    replies = templated_replies(period).aggregate(**_reply_counts(medians=True))
+    """The headline numbers."""
+    return _overview(period, _daily_lists(period), _daily_replies(period))
+
+
+def _overview(
+    period: Period, lists: list[dict[str, Any]], replies: list[dict[str, Any]]
+) -> dict[str, Any]:
+    totals = _fold(lists, replies, None)[None]
     picks = Pick.objects.filter(period.q("picked_at")).aggregate(
         from_list=Count("pk", filter=Q(suggestion__isnull=False, action__in=USED)),
         from_search=Count("pk", filter=Q(suggestion__isnull=True, action__in=USED)),
@@ -132,7 +209,7 @@ def overview(period: Period) -> dict[str, Any]:
     free_text = Message.objects.filter(
         period.q("sent_at"), role=Message.Role.AGENT, template__isnull=True
     ).count()
-    return _with_rates({**lists, **replies, **picks, "free_text_replies": free_text})
+    return {**totals, **picks, "free_text_replies": free_text}
 
 
 def per_template(period: Period) -> list[dict[str, Any]]:
@@ -162,65 +239,45 @@ def never_used_templates(period: Period) -> QuerySet[ResponseTemplate]:
 
 def per_agent(period: Period) -> list[dict[str, Any]]:
     """Adoption per agent: how often each accepts a list, and how often the list was right."""
-    agent = "conversation__assigned_agent__username"
-    merged: dict[str | None, dict[str, Any]] = {}
+    agent = "conversation__assigned_agent_id"
+    merged: dict[int | None, dict[str, Any]] = {}
     lists = suggestion_lists(period).values(agent).annotate(**_list_counts()).order_by()
     replies = templated_replies(period).values(agent).annotate(**_reply_counts()).order_by()
     # Two grouped results, one row per agent each: merging them is not a loop over the data.
     for row in [*lists, *replies]:
-        merged.setdefault(row[agent], {"agent": row[agent]}).update(row)
-    return sorted(
-        (_with_rates(row) for row in merged.values()),
-        key=lambda row: (-(row.get("lists") or 0), row["agent"] or ""),
+        merged.setdefault(row[agent], {}).update(row)
+    names = dict(
+        get_user_model()
+        .objects.filter(pk__in=[pk for pk in merged if pk])
+        .values_list("pk", "username")
     )
+    rows = [_with_rates({"agent": names.get(pk), **row}) for pk, row in merged.items()]
+    return sorted(rows, key=lambda row: (-(row.get("lists") or 0), row["agent"] or ""))
 
 
 def per_model_version(period: Period) -> list[dict[str, Any]]:
     """Acceptance, hit rates and selection time per model version that ranked in the period."""
-    lists = (
-        suggestion_lists(period)
-        .values("model_version__name")
-        .annotate(**_list_counts(), latency_ms=Avg("latency_ms"))
-        .order_by()
-    )
-    replies = (
-        templated_replies(period)
-        .filter(HAD_LIST)
-        .values("shown_suggestion__model_version__name")
-        .annotate(**_reply_counts())
-        .order_by()
-    )
-    merged: dict[str | None, dict[str, Any]] = {}
-    for list_row in lists:
-        merged.setdefault(list_row["model_version__name"], {}).update(list_row)
-    for reply_row in replies:
-        merged.setdefault(reply_row["shown_suggestion__model_version__name"], {}).update(reply_row)
-    return sorted(
-        (_with_rates({"model_version": name, **row}) for name, row in merged.items()),
-        key=lambda row: row["model_version"] or "",
-    )
+    return _per_model_version(_daily_lists(period), _daily_replies(period))
+
+
+def _per_model_version(
+    lists: list[dict[str, Any]], replies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    with_list = [row for row in replies if row["had_list"]]
+    totals = _fold(lists, with_list, "version")
+    names = dict(ModelVersion.objects.filter(pk__in=list(totals)).values_list("pk", "name"))
+    rows = [{"model_version": names.get(pk), **row} for pk, row in totals.items()]
+    return sorted(rows, key=lambda row: row["model_version"] or "")
 
 
 def daily(period: Period) -> list[dict[str, Any]]:
     """Per day: acceptance rate and mean selection time with and without a list."""
-    lists = (
-        suggestion_lists(period)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(**_list_counts())
-        .order_by()
-    )
-    replies = (
-        templated_replies(period)
-        .annotate(day=TruncDate("sent_at"))
-        .values("day")
-        .annotate(**_reply_counts())
-        .order_by()
-    )
-    merged: dict[dt.date, dict[str, Any]] = {}
-    for row in [*lists, *replies]:
-        merged.setdefault(row["day"], {}).update(row)
-    return [_with_rates(merged[day]) for day in sorted(merged)]
+    return _daily(_daily_lists(period), _daily_replies(period))
+
+
+def _daily(lists: list[dict[str, Any]], replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    totals = _fold(lists, replies, "day")
+    return [{"day": day, **totals[day]} for day in sorted(totals)]
 
 
 def arm_summaries(experiment: Experiment, period: Period) -> list[dict[str, Any]]:

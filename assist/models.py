@@ -87,6 +87,10 @@ class Message(models.Model):
     shown_suggestion = models.ForeignKey(
         "Suggestion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The model version that ranked that list, copied so metrics per version need no join.
+    shown_model_version = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     shown_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     selection_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -104,6 +108,7 @@ class Message(models.Model):
                     "conversation",
                     "template",
                     "shown_suggestion",
+                    "shown_model_version",
                     "shown_rank",
                     "selection_ms",
                 ],

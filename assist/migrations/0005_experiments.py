@@ -100,9 +100,14 @@ class Migration(migrations.Migration):
             name='used',
             field=models.BooleanField(default=False),
         ),
+        migrations.AddField(
+            model_name='message',
+            name='shown_model_version',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='assist.modelversion'),
+        ),
         migrations.AddIndex(
             model_name='message',
-            index=models.Index(condition=models.Q(('template__isnull', False)), fields=['sent_at'], include=('conversation', 'template', 'shown_suggestion', 'shown_rank', 'selection_ms'), name='message_templated_sent_at'),
+            index=models.Index(condition=models.Q(('template__isnull', False)), fields=['sent_at'], include=('conversation', 'template', 'shown_suggestion', 'shown_model_version', 'shown_rank', 'selection_ms'), name='message_templated_sent_at'),
         ),
         migrations.AddIndex(
             model_name='suggestion',

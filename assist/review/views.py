@@ -125,35 +125,27 @@ def _seconds(value: float) -> str:
 def dashboard(request: HttpRequest) -> HttpResponse:
     access.review_conversations(request.user)
     period, start, end = _period(request)
-    overview = metrics.overview(period)
-    templates = metrics.per_template(period)
-    agents = metrics.per_agent(period)
-    versions = metrics.per_model_version(period)
-    days = metrics.daily(period)
-    day_labels = [row_day.isoformat() for row_day in (d.get("day") for d in days) if row_day]
-    chart_days = [d for d in days if d.get("day")]
+    data = metrics.dashboard(period)
+    days = [d for d in data["daily"] if d.get("day")]
+    day_labels = [d["day"].isoformat() for d in days]
+    versions, agents = data["versions"], data["agents"]
     context = {
+        **data,
         "start": start,
         "end": end,
-        "overview": overview,
-        "templates": templates,
-        "never_used": metrics.never_used_templates(period),
-        "agents": agents,
-        "versions": versions,
-        "has_percentiles": metrics.has_percentiles(),
         "charts": [
             charts.line_chart(
                 day_labels,
                 {
-                    "with suggestions": [d.get("selection_with_ms") for d in chart_days],
-                    "without": [d.get("selection_without_ms") for d in chart_days],
+                    "with suggestions": [d["selection_with_ms"] for d in days],
+                    "without": [d["selection_without_ms"] for d in days],
                 },
                 title="Mean template selection time per day",
                 value_format=_seconds,
             ),
             charts.line_chart(
                 day_labels,
-                {"acceptance": [d.get("acceptance") for d in chart_days]},
+                {"acceptance": [d["acceptance"] for d in days]},
                 title="Acceptance rate per day",
                 value_format=_percent,
             ),

@@ -81,7 +81,9 @@ def _reply_review_fields(
     The list on screen is the conversation's latest (a panel shows nothing older), and the
     selection time runs from the latest customer message before the reply.
     """
-    shown = conversation.suggestions.order_by("-seq").only("pk", "items").first()
+    shown = (
+        conversation.suggestions.order_by("-seq").only("pk", "items", "model_version_id").first()
+    )
     keys = [item["key"] for item in shown.items] if shown else []
     asked_at = (
         conversation.messages.filter(role=Message.Role.CUSTOMER, sent_at__lte=sent_at)
@@ -91,6 +93,7 @@ def _reply_review_fields(
     )
     return {
         "shown_suggestion": shown,
+        "shown_model_version_id": shown.model_version_id if shown else None,
         "shown_rank": keys.index(template.key) + 1 if template.key in keys else None,
         "selection_ms": (
             max(0, round((sent_at - asked_at).total_seconds() * 1000)) if asked_at else None

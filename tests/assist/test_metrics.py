@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ def reply(conversation, template, *, shown=None, rank=None, selection_ms=None, a
         text="reply",
         template=template,
         shown_suggestion=shown,
+        shown_model_version=shown.model_version if shown else None,
         shown_rank=rank,
         selection_ms=selection_ms,
         sent_at=at,
@@ -94,8 +94,6 @@ def test_overview_matches_hand_computed(data):
     assert (o["from_list"], o["from_search"], o["dismissals"]) == (1, 0, 1)
     assert o["time_to_pick_ms"] == pytest.approx(3000)
     assert o["free_text_replies"] == 1
-    if connection.vendor == "postgresql":
-        assert o["median_with_ms"] == pytest.approx(20_000)
 
 
 def test_the_period_decides_what_counts(data):
@@ -164,6 +162,7 @@ def test_a_templated_reply_records_the_list_rank_and_selection_time(db):
     ).message
     sent.refresh_from_db()
     assert (sent.shown_suggestion, sent.shown_rank) == (shown, 2)
+    assert sent.shown_model_version == shown.model_version
     assert sent.selection_ms == round((sent.sent_at - asked_at).total_seconds() * 1000)
     free = message_ingest(conversation=conversation, role="agent", text="y", client_id="3").message
     assert (free.shown_rank, free.selection_ms) == (None, None)

@@ -71,6 +71,7 @@ COLUMNS: dict[type[models.Model], list[str]] = {
         "template_id",
         "client_id",
         "shown_suggestion_id",
+        "shown_model_version_id",
         "shown_rank",
         "selection_ms",
         "created_at",
@@ -133,9 +134,9 @@ class Command(BaseCommand):
                         written[model] += len(rows)
                     bar.update(len(batch))
             _reset_sequences()
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
             # COPY leaves the visibility map empty; index-only scans need it (autovacuum would
-            # get there later).
+            # get there later). Not possible inside a caller's transaction (tests).
             with connection.cursor() as cursor:
                 for model in COLUMNS:
                     cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
@@ -297,6 +298,7 @@ class _World:
                         None,
                         None,
                         None,
+                        None,
                         t,
                     ]
                 )
@@ -398,6 +400,7 @@ class _World:
                         template_id,
                         f"g{r}a",
                         shown_id if template_id else None,
+                        arm.model_version_id if template_id and shown_id else None,
                         rank if template_id else None,
                         round(selection) if template_id else None,
                         sent,
