@@ -49,6 +49,7 @@ class BenchConfig:
     sgd_max_examples: int = 2000
     sgd_test_conversations: int = 400  # of dev.jsonl's 2,098, seeded; 0 = all
     latency_calls: int = 500
+    latency_threads: str = "1,2"  # intra-op thread counts to measure, comma-separated
     skip: str = ""  # comma-separated sections to skip: banking77,sgd,latency
     reuse: bool = False  # reuse model directories already in --work
 
@@ -153,16 +154,22 @@ def accuracy_section(
 
 
 def latency_section(model_dir: str, bench: BenchConfig) -> dict[str, Any]:
-    """p50/p99 of ``rank`` for one 128-token context per backend, batched throughput, and the
-    same figures for a plain transformers text-classification pipeline of the same encoder."""
+    """p50/p99 of ``rank`` for one 128-token context per backend and thread count, batched
+    throughput, and the same figures for a plain transformers text-classification pipeline of
+    the same encoder, all in one run.
+
+    The machine is shared, so the candidates are interleaved: each round runs a block of calls
+    of every candidate in turn (blocks rather than single calls, so that one runtime's spinning
+    worker threads do not land in another's timings), and the load average is printed.
+    """
     import torch
     from transformers import AutoModelForSequenceClassification, pipeline
 
     from ranker.serving import BACKENDS, Ranker
 
-    print(f"\n== latency ({bench.threads} threads, one context of 128 tokens) ==", flush=True)
-    torch.set_num_threads(bench.threads)
-    probe = Ranker(model_dir, backend="fp32", threads=bench.threads)
+    thread_counts = sorted({int(t) for t in bench.latency_threads.split(",")})
+    print(f"\n== latency: rank() of one 128-token context, threads {thread_counts} ==", flush=True)
+    probe = Ranker(model_dir, backend="fp32", threads=1)
     sample = (
         "customer: my card payment was declined twice at the shop and I still see a pending "
         "charge on the statement, can you check what happened? "
@@ -170,50 +177,78 @@ def latency_section(model_dir: str, bench: BenchConfig) -> dict[str, Any]:
     ids = probe.tokenizer(sample, add_special_tokens=False)["input_ids"][:126]
     text = probe.tokenizer.decode(ids)  # 126 tokens + [CLS] and [SEP] = 128
     assert len(probe.tokenizer(text)["input_ids"]) == 128
-    calls = bench.latency_calls
-
-    def timed(fn: Any, batch_contexts: list[str]) -> dict[str, float]:
-        for _ in range(10):
-            fn([text])
-        times = []
-        for _ in range(calls):
-            t = time.perf_counter()
-            fn([text])
-            times.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        reps = max(1, 5 if not bench.quick else 1)
-        for _ in range(reps):
-            fn(batch_contexts)
-        per_sec = reps * len(batch_contexts) / (time.perf_counter() - t)
-        return {
-            "p50_ms": 1000 * float(np.percentile(times, 50)),
-            "p99_ms": 1000 * float(np.percentile(times, 99)),
-            "batch32_per_s": per_sec,
-        }
-
     batch = [text] * 32
-    results: dict[str, Any] = {}
+
     enc_dir = str(Path(model_dir) / "encoder")
     clf = AutoModelForSequenceClassification.from_pretrained(enc_dir, num_labels=len(probe.labels))
     pipe = pipeline("text-classification", model=clf, tokenizer=probe.tokenizer, device="cpu")
-    results["pipeline_fp32"] = timed(
-        lambda xs: pipe(xs, batch_size=len(xs), truncation=True), batch
-    )
-    for backend in BACKENDS:
-        r = Ranker(model_dir, backend=backend, threads=bench.threads)
-        results[backend] = timed(lambda xs, r=r: r.rank(xs, k=5), batch)
+    candidates: dict[str, tuple[int, Any]] = {}
+    for t in thread_counts:
+
+        def run_pipe(xs: list[str], t: int = t) -> Any:
+            torch.set_num_threads(t)
+            return pipe(xs, batch_size=len(xs), truncation=True)
+
+        candidates[f"pipeline_fp32/{t}"] = (t, run_pipe)
+        for backend in BACKENDS:
+            r = Ranker(model_dir, backend=backend, threads=t)
+            candidates[f"{backend}/{t}"] = (t, lambda xs, r=r: r.rank(xs, k=5))
+
+    calls, rounds = bench.latency_calls, 10
+    block = max(1, calls // rounds)
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for _, fn in candidates.values():
+        for _ in range(10):
+            fn([text])
+    load_before = os.getloadavg()
+    for _ in range(rounds):
+        for name, (_, fn) in candidates.items():
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn([text])
+                times[name].append(time.perf_counter() - t0)
+    reps = 1 if bench.quick else 3
+    per_sec: dict[str, float] = {}
+    for name, (_, fn) in candidates.items():
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn(batch)
+        per_sec[name] = reps * len(batch) / (time.perf_counter() - t0)
+    load_after = os.getloadavg()
+
     served = json.loads((Path(model_dir) / "ranker.json").read_text())["backend"]
-    base = results["pipeline_fp32"]["p50_ms"]
-    print(f"  {'':<26}{'p50 ms':>9}{'p99 ms':>9}{'batch32/s':>11}{'x pipeline':>12}")
+    results: dict[str, Any] = {}
+    for name, (t, _) in candidates.items():
+        results[name] = {
+            "threads": t,
+            "calls": len(times[name]),
+            "p50_ms": 1000 * float(np.percentile(times[name], 50)),
+            "p99_ms": 1000 * float(np.percentile(times[name], 99)),
+            "batch32_per_s": per_sec[name],
+        }
+    print(f"  {'':<24}{'threads':>8}{'p50 ms':>9}{'p99 ms':>9}{'batch32/s':>11}{'x pipeline':>12}")
     for name, r in results.items():
-        tag = name + (" (served)" if name == served else "")
+        base = results[f"pipeline_fp32/{r['threads']}"]["p50_ms"]
+        r["speedup_vs_pipeline"] = base / r["p50_ms"]
+        backend = name.split("/")[0]
+        tag = backend + (" (served)" if backend == served else "")
         print(
-            f"  {tag:<26}{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['batch32_per_s']:11.1f}"
-            f"{base / r['p50_ms']:12.2f}"
+            f"  {tag:<24}{r['threads']:>8}{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}"
+            f"{r['batch32_per_s']:11.1f}{r['speedup_vs_pipeline']:12.2f}"
         )
+    print(
+        f"  {len(times[name])} calls each, interleaved in {rounds} rounds; load average "
+        f"(1/5/15 min) before {_load(load_before)}, after {_load(load_after)}, "
+        f"{os.cpu_count()} CPUs"
+    )
     print(f"  target: p50 <= 8 ms and >= 4x the pipeline; served backend: {served}", flush=True)
     results["served"] = served
+    results["load_before"], results["load_after"] = load_before, load_after
     return results
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in avg)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sgd-max-examples", type=int, default=2000)
     p.add_argument("--sgd-test-conversations", type=int, default=400)
     p.add_argument("--latency-calls", type=int, default=500)
+    p.add_argument("--latency-threads", default="1,2")
     p.add_argument("--skip", default="")
     p.add_argument("--reuse", action="store_true")
     bench = BenchConfig(**vars(p.parse_args(argv)))
@@ -245,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=bench.threads,
     )
     if bench.quick:
-        b77_cfg = replace(b77_cfg, max_examples=1500, epochs=1, backend="int8")
+        b77_cfg = replace(b77_cfg, max_examples=1500, epochs=1, backend="onnx-int8")
     if "banking77" not in skip:
         out["banking77"] = accuracy_section(
             "Banking77: train.jsonl -> test.jsonl",
