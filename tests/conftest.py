@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 
 from tests import factories
+from tests.stub_chat import stub  # noqa: F401  (a fixture: a stub chat endpoint)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from assist.events import conversation_group, send_event_on_commit
 from assist.experiments import arm_model_version, suggestions_enabled
 from assist.inference import serving_ranker
 from assist.models import Conversation, Message, Suggestion
+from assist.reranking import external_config, external_rerank
 from assist.selectors import sent_template_keys, suggestion_frame
 from templates_app.selectors import active_template_keys
 
@@ -65,12 +66,17 @@ def _rank_and_store(message: Message) -> Suggestion | None:
     sent = sent_template_keys(conversation)
     started = time.perf_counter()
     context = ranker.build_context(turns)
+    external = external_config()
     ranked = ranker.rank(
         [context],
-        k=settings.SUGGESTION_K,
+        # The external re-ranker, when configured, sees the top-M, which may be more than K.
+        k=max(settings.SUGGESTION_K, external.top_m if external else 0),
         allowed=active_template_keys(),
         exclude=[sent] if settings.SUGGEST_EXCLUDE_SENT else None,
     )[0]
+    if external is not None:
+        ranked = external_rerank(external, context, ranked)
+    ranked = ranked[: settings.SUGGESTION_K]
     latency_ms = (time.perf_counter() - started) * 1000
     items = [
         {"key": key, "probability": round(p, 6), "confident": p >= ranker.threshold}

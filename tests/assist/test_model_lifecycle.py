@@ -159,3 +159,55 @@ def test_retraining_from_the_logs_registers_a_version_beside_the_active_one(
     # Both models measured on the same held-out turns, as fractions.
     for side in ("dev", "active_on_same_dev"):
         assert 0.0 < metrics[side]["top1_all"] <= metrics[side]["top5_all"] <= 1.0
+
+
+def test_the_external_re_ranker_reorders_stored_suggestions_and_sees_no_personal_data(
+    agent_user, catalog, demo_ranker_dir, settings, stub
+):
+    settings.RANKER_DIR = demo_ranker_dir
+    text = "card 4111 1111 1111 1111 lost, block it"
+
+    def suggest():  # the same context each time: a new conversation with this one message
+        conversation = factories.ConversationFactory(assigned_agent=agent_user)
+        message = factories.MessageFactory(conversation=conversation, text=text)
+        return suggestion_create(message_id=message.pk)
+
+    plain = suggest()
+    classifier_order = [item["key"] for item in plain.items]
+
+    settings.EXTERNAL_RERANK_URL = stub.url
+    settings.EXTERNAL_RERANK_TOP_M = 5
+    settings.EXTERNAL_RERANK_WEIGHT = 0.9
+    favourite = classifier_order[4]
+    stub.reply({"probabilities": {k: (0.96 if k == favourite else 0.01) for k in classifier_order}})
+    reranked = suggest()
+    assert reranked.items[0]["key"] == favourite
+    assert {item["key"] for item in reranked.items} == set(classifier_order)
+    prompt = stub.requests[0]["body"]["messages"][1]["content"]
+    assert "[card]" in prompt and "4111" not in prompt
+
+    stub.reply("not json")  # a broken endpoint: the classifier's order stands
+    fallback = suggest()
+    assert [item["key"] for item in fallback.items] == classifier_order
+
+
+def test_fit_external_reranker_fits_a_temperature_on_dev_data(
+    tmp_path, catalog, demo_ranker_dir, settings, stub
+):
+    settings.RANKER_DIR = demo_ranker_dir
+    settings.EXTERNAL_RERANK_URL = stub.url
+    dev = tmp_path / "dev.jsonl"
+    write_jsonl(generate_conversations(20, seed=11), dev)
+    # An overconfident source: always 0.97 on the classifier's own first candidate.
+    stub.default = lambda keys: {
+        "probabilities": {
+            k: (0.97 if i == 0 else 0.03 / (len(keys) - 1)) for i, k in enumerate(keys)
+        }
+    }
+    out = io.StringIO()
+    call_command("fit_external_reranker", data=str(dev), max_examples=40, stdout=out)
+
+    answers, temperature = out.getvalue().split(" answers")[0], out.getvalue().split("=")[-1]
+    assert int(answers) == len(stub.requests) == 40
+    # The tiny demo model is right far less often than 97%: the fit cools the source down.
+    assert float(temperature) > 1.0

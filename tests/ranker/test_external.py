@@ -2,10 +2,6 @@
 
 import json
 import logging
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -21,57 +17,13 @@ from ranker.external import (
     parse_distribution,
     rerank,
 )
+from tests.stub_chat import StubEndpoint
 
 CATALOG = {
     key: Candidate(key=key, title=key.replace("_", " "), body=f"Body of {key}.")
     for key in ("card_lost", "card_arrival", "refund", "greeting")
 }
 RANKED = [("card_arrival", 0.5), ("card_lost", 0.3), ("refund", 0.15), ("greeting", 0.05)]
-
-
-class StubEndpoint:
-    """Answers each POST with the next scripted reply: (status, content string, delay)."""
-
-    def __init__(self) -> None:
-        self.replies: list[tuple[int, str, float]] = []
-        self.requests: list[dict] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.requests.append(
-                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
-                )
-                status, content, delay = stub.replies.pop(0)
-                time.sleep(delay)
-                payload = json.dumps(
-                    {"choices": [{"message": {"role": "assistant", "content": content}}]}
-                )
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(payload.encode())
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
-
-    def reply(self, content: object, *, status: int = 200, delay: float = 0.0) -> None:
-        text = content if isinstance(content, str) else json.dumps(content)
-        self.replies.append((status, text, delay))
-
-
-@pytest.fixture
-def stub() -> Iterator[StubEndpoint]:
-    endpoint = StubEndpoint()
-    thread = threading.Thread(target=endpoint.server.serve_forever, daemon=True)
-    thread.start()
-    yield endpoint
-    endpoint.server.shutdown()
-    endpoint.server.server_close()
 
 
 def config(stub: StubEndpoint, **overrides: object) -> ExternalConfig:
