@@ -6,6 +6,11 @@ time from sending the frame to receiving the suggestions for that message. The r
 latency (stored with each Suggestion) is the baseline: the difference is the plumbing.
 
     python bench/live_bench.py [--agents 1,50] [--seconds 60] [--every 2]
+    python bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2
+
+The second form is the load run of the reliability figures: agents are spread over the ASGI
+servers, and the resident memory of every server and worker process (pool children included)
+is printed at the start and the end.
 
 Needs REDIS_URL and DATABASE_URL (PostgreSQL); `make bench` sets local defaults.
 """
@@ -19,6 +24,7 @@ import statistics
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,16 +121,48 @@ def setup_agents(count: int) -> list[tuple[str, int]]:
     return agents
 
 
-def run_level(base: str, count: int, seconds: float, every: float) -> dict:
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (a Celery pool), in MB, from /proc."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            pass  # a pool child that just exited
+    return total
+
+
+def server_pid(port: int) -> int:
+    """The uvicorn process serving `port` (tests.live.asgi_server hands out only its URL)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"uvicorn" in argv[2:3] + argv[1:2] and str(port).encode() in argv:
+            return int(cmdline.parent.name)
+    raise LookupError(f"no uvicorn process on port {port}")
+
+
+def run_level(bases: list[str], count: int, seconds: float, every: float) -> dict:
     from assist.models import Suggestion
 
     agents = setup_agents(count)
-    url = base.replace("http", "ws") + "/ws/assist/"
+    urls = [base.replace("http", "ws") + "/ws/assist/" for base in bases]
     results: list = []
 
     async def main() -> None:
         await asyncio.gather(
-            *(agent_loop(url, token, cid, seconds, every, results) for token, cid in agents)
+            *(
+                agent_loop(urls[i % len(urls)], token, cid, seconds, every, results)
+                for i, (token, cid) in enumerate(agents)
+            )
         )
 
     asyncio.run(main())
@@ -165,6 +203,8 @@ def main() -> None:
     parser.add_argument("--agents", default="1,50")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--every", type=float, default=2.0)
+    parser.add_argument("--servers", type=int, default=1, help="ASGI server processes")
+    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL") or "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("live_bench needs REDIS_URL and a PostgreSQL DATABASE_URL")
@@ -179,18 +219,42 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         call_command("import_catalog", DEMO_CATALOG, verbosity=0)
+        # Production settings: DEBUG off, persistent database connections (the tests turn
+        # them off so that the test database can be dropped at once).
         env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=ranker_dir, DEBUG="0",
-                       SECRET_KEY="bench-" + "z" * 50, SECURE_SSL_REDIRECT="0")  # fmt: skip
-        print(f"model: {ranker_dir}; 1 ASGI server, 1 worker; Redis; PostgreSQL")
+                       SECRET_KEY="bench-" + "z" * 50, SECURE_SSL_REDIRECT="0",
+                       DB_CONN_MAX_AGE="60")  # fmt: skip
         print(
-            f"{'agents':>6} {'delivered':>9} {'errors':>6} {'e2e p50':>8} {'e2e p99':>8} "
-            f"{'model p50':>9} {'model p99':>9} {'overhead p50':>12} {'e2e/model p50':>13}"
+            f"model: {ranker_dir}; {args.servers} ASGI server(s), {args.workers} worker(s) "
+            f"(RANKER_THREADS={env.get('RANKER_THREADS', '1')}); Redis; PostgreSQL; "
+            f"a message every {args.every:g} s per agent for {args.seconds:g} s"
         )
-        with celery_worker(env, name="bench"), asgi_server(env, free_port()) as base:
+        with ExitStack() as stack:
+            workers = [
+                stack.enter_context(celery_worker(env, name=f"bench{i}"))
+                for i in range(args.workers)
+            ]
+            bases = [
+                stack.enter_context(asgi_server(env, free_port())) for _ in range(args.servers)
+            ]
+            servers = [server_pid(int(base.rsplit(":", 1)[1])) for base in bases]
+            processes = {f"worker{i}": w.pid for i, w in enumerate(workers)} | {
+                f"server{i}": pid for i, pid in enumerate(servers)
+            }
+            # Warm up first (models loaded, connections open), so that memory growth means
+            # what the load added, not what starting up takes.
+            run_level(bases, 2 * len(bases), min(5.0, args.seconds), 1.0)
+            memory_start = {name: rss_mb(pid) for name, pid in processes.items()}
+            print(
+                f"{'agents':>6} {'delivered':>9} {'per s':>6} {'errors':>6} {'e2e p50':>8} "
+                f"{'e2e p99':>8} {'model p50':>9} {'model p99':>9} {'overhead p50':>12} "
+                f"{'e2e/model p50':>13}"
+            )
             for count in [int(n) for n in args.agents.split(",")]:
-                r = run_level(base, count, args.seconds, args.every)
+                r = run_level(bases, count, args.seconds, args.every)
                 print(
                     f"{r['agents']:>6} {r['suggestions']:>4}/{r['sent_about']:<4} "
+                    f"{r['suggestions'] / args.seconds:>6.1f} "
                     f"{r['errors']:>6} {r['e2e_p50']:>6.1f}ms {r['e2e_p99']:>6.1f}ms "
                     f"{r['model_p50']:>7.1f}ms {r['model_p99']:>7.1f}ms "
                     f"{r['e2e_p50'] - r['model_p50']:>10.1f}ms "
@@ -198,6 +262,11 @@ def main() -> None:
                 )
                 stages = ", ".join(f"{k} {v:.1f}ms" for k, v in r["stages_p50"].items())
                 print(f"{'':>6} p50 by stage: {stages}")
+            memory = ", ".join(
+                f"{name} {memory_start[name]:.0f}->{rss_mb(pid):.0f} MB"
+                for name, pid in processes.items()
+            )
+            print(f"resident memory, start->end: {memory}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
