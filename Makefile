@@ -49,11 +49,13 @@ BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 bench: venv
 	$(PY) bench/ranker_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
+	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2
 	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 200000 --picks 1000000
 
 bench-quick: venv
 	$(PY) bench/ranker_bench.py --quick
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
+	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 40 --every 5 --seconds 20 --servers 2 --workers 2
 	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 4000 --picks 20000
 
 # The browser extension as a versioned zip in dist/ (load unpacked from static/extension/).
