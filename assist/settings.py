@@ -262,6 +262,9 @@ SUGGESTION_K = int(os.environ.get("SUGGESTION_K", "5"))
 RANK_MAX_ATTEMPTS = int(os.environ.get("RANK_MAX_ATTEMPTS", "3"))
 # Leave templates already sent in the conversation out of the list (default: mark them).
 SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
+# Suggest templates added since the serving model was trained, by retrieval with the base
+# encoder blended by the model's confidence (assist/new_templates.py), until a retrain.
+SUGGEST_NEW_TEMPLATES = env_bool("SUGGEST_NEW_TEMPLATES", True)
 
 # --- Retraining (assist/services/retraining.py) -----------------------------------------------
 # Where retrained model directories go, one folder per version.

@@ -11,6 +11,7 @@ from assist.events import conversation_group, send_event_on_commit
 from assist.experiments import arm_model_version, suggestions_enabled
 from assist.inference import serving_ranker
 from assist.models import Conversation, Message, Suggestion
+from assist.new_templates import rank_with_new_templates
 from assist.reranking import external_config, external_rerank
 from assist.selectors import sent_template_keys, suggestion_frame
 from templates_app.selectors import active_template_keys
@@ -67,13 +68,18 @@ def _rank_and_store(message: Message) -> Suggestion | None:
     started = time.perf_counter()
     context = ranker.build_context(turns)
     external = external_config()
-    ranked = ranker.rank(
-        [context],
-        # The external re-ranker, when configured, sees the top-M, which may be more than K.
-        k=max(settings.SUGGESTION_K, external.top_m if external else 0),
-        allowed=active_template_keys(),
-        exclude=[sent] if settings.SUGGEST_EXCLUDE_SENT else None,
-    )[0]
+    # The external re-ranker, when configured, sees the top-M, which may be more than K.
+    k = max(settings.SUGGESTION_K, external.top_m if external else 0)
+    allowed = active_template_keys()
+    exclude = [sent] if settings.SUGGEST_EXCLUDE_SENT else None
+    new_keys = [  # active templates that the model has no output for
+        key for key in allowed if key not in ranker.label_index and not (exclude and key in sent)
+    ]
+    if settings.SUGGEST_NEW_TEMPLATES and new_keys:
+        ranked_all = ranker.rank([context], k=len(ranker.labels), allowed=allowed, exclude=exclude)
+        ranked = rank_with_new_templates(ranker, context, ranked_all[0], new_keys, k=k)
+    else:
+        ranked = ranker.rank([context], k=k, allowed=allowed, exclude=exclude)[0]
     if external is not None:
         ranked = external_rerank(external, context, ranked)
     ranked = ranked[: settings.SUGGESTION_K]

@@ -211,3 +211,37 @@ def test_fit_external_reranker_fits_a_temperature_on_dev_data(
     assert int(answers) == len(stub.requests) == 40
     # The tiny demo model is right far less often than 97%: the fit cools the source down.
     assert float(temperature) > 1.0
+
+
+def test_a_template_newer_than_the_model_is_suggested_by_retrieval(
+    agent_user, catalog, demo_ranker_dir, settings, catalog_admin_user
+):
+    settings.RANKER_DIR = demo_ranker_dir
+    new = factories.TemplateFactory(
+        key="crypto_wallet_launch", title="Crypto wallet", body="Our crypto wallet is live."
+    )
+
+    def suggest():
+        conversation = factories.ConversationFactory(assigned_agent=agent_user)
+        message = factories.MessageFactory(conversation=conversation, text="crypto wallet?")
+        return suggestion_create(message_id=message.pk)
+
+    items = suggest().items
+    probabilities = {item["key"]: item["probability"] for item in items}
+    # One new template: it gets all of the mass the classifier is unsure about, 1 - c, where c
+    # is the classifier's top-1 probability, and the known templates are scaled by c (so the
+    # best of them shows c * c).
+    confidence = max(p for key, p in probabilities.items() if key != new.key) ** 0.5
+    assert new.key in probabilities
+    assert probabilities[new.key] == pytest.approx(1 - confidence, abs=1e-3)
+    assert sum(probabilities.values()) <= 1 + 1e-6
+
+    settings.SUGGEST_NEW_TEMPLATES = False
+    assert new.key not in {item["key"] for item in suggest().items}
+    settings.SUGGEST_NEW_TEMPLATES = True
+    templates_set_active(
+        templates=ResponseTemplate.objects.filter(pk=new.pk),
+        is_active=False,
+        user=catalog_admin_user,
+    )
+    assert new.key not in {item["key"] for item in suggest().items}

@@ -1,0 +1,53 @@
+"""Templates newer than the serving model, suggested by retrieval until a retrain covers them.
+
+See ranker/retriever.py for the method. The retriever (the base encoder, about 90 MB) is loaded
+only in a process that meets a template the model does not know, once.
+"""
+
+import threading
+from typing import TYPE_CHECKING
+
+from templates_app.models import ResponseTemplate
+
+if TYPE_CHECKING:
+    from ranker import Ranker
+    from ranker.retriever import TemplateRetriever
+
+_retrievers: dict[str, "TemplateRetriever"] = {}
+_lock = threading.Lock()
+
+
+def _retriever(ranker: "Ranker") -> "TemplateRetriever":
+    from ranker.retriever import TemplateRetriever
+
+    # The base model the ranker was trained from: the encoder whose similarities it was
+    # initialised with (ranker.json records it).
+    base = ranker.meta.base_model
+    with _lock:
+        if base not in _retrievers:
+            _retrievers[base] = TemplateRetriever(
+                base, max_tokens=ranker.meta.max_tokens, threads=ranker.threads
+            )
+        return _retrievers[base]
+
+
+def rank_with_new_templates(
+    ranker: "Ranker",
+    context: str,
+    ranked_all: list[tuple[str, float]],
+    new_keys: list[str],
+    *,
+    k: int,
+) -> list[tuple[str, float]]:
+    """The classifier's full ranking blended with the templates it does not know; top `k`."""
+    from ranker.retriever import blend_new_templates, template_text
+
+    rows = ResponseTemplate.objects.filter(key__in=new_keys).values_list("key", "title", "body")
+    keys = [key for key, _, _ in rows]
+    texts = [template_text(title, body) for _, title, body in rows]
+    if not keys:
+        return ranked_all[:k]
+    similarities = _retriever(ranker).similarities([context], texts)[0]
+    return blend_new_templates(
+        ranked_all, dict(zip(keys, (float(s) for s in similarities), strict=True)), k=k
+    )
