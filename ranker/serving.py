@@ -247,7 +247,7 @@ class Ranker:
         labels = self.meta.labels
         out: list[list[tuple[str, float]]] = []
         for row, none_left in zip(probs, empty, strict=True):
-            top = [] if none_left else np.argsort(-row, kind="stable")[:k]
+            top = np.argsort(-row, kind="stable")[: 0 if none_left else k]
             out.append([(labels[i], float(row[i])) for i in top if row[i] > 0.0])
         return out
 
