@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keepdb", action="store_true")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress in logs
     if connection.vendor != "postgresql":
         sys.exit("review_bench needs a PostgreSQL DATABASE_URL")
 
@@ -95,7 +96,7 @@ def main() -> None:
     database = settings.DATABASES["default"]
     database["TEST"]["NAME"] = f"{database['NAME']}_review_bench"
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb)
+    old_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb, serialize=False)
     try:
         have = Pick.objects.count()
         if have < args.picks:
