@@ -13,6 +13,8 @@ Definitions (README, "Supervisor review and experiments"):
   message before the reply to the reply).
 - *Online top-1 / top-K hit rate*: templated replies whose template was 1st / anywhere in the
   shown list, over templated replies that had a list on screen.
+- *Adoption* of an agent: templates they took from the suggestion list / all templates they
+  took (from the list or by searching the catalog).
 - *Selection time with suggestions*: over templated replies with a list on screen; *without*:
   over those with none (a control arm, no model, or no list yet).
 
@@ -238,21 +240,30 @@ def never_used_templates(period: Period) -> QuerySet[ResponseTemplate]:
 
 
 def per_agent(period: Period) -> list[dict[str, Any]]:
-    """Adoption per agent: how often each accepts a list, and how often the list was right."""
-    agent = "conversation__assigned_agent_id"
-    merged: dict[int | None, dict[str, Any]] = {}
-    lists = suggestion_lists(period).values(agent).annotate(**_list_counts()).order_by()
-    replies = templated_replies(period).values(agent).annotate(**_reply_counts()).order_by()
-    # Two grouped results, one row per agent each: merging them is not a loop over the data.
-    for row in [*lists, *replies]:
-        merged.setdefault(row[agent], {}).update(row)
+    """Adoption per agent, from the picks table alone (it names the agent): templates taken
+    from the suggestion list versus found by search, dismissals, and time-to-pick."""
+    rows = list(
+        Pick.objects.filter(period.q("picked_at"))
+        .values("agent_id")
+        .annotate(
+            from_list=Count("pk", filter=Q(suggestion__isnull=False, action__in=USED)),
+            from_search=Count("pk", filter=Q(suggestion__isnull=True, action__in=USED)),
+            dismissals=Count("pk", filter=Q(action=Pick.Action.DISMISSED)),
+            time_to_pick_ms=Avg(
+                "time_to_pick_ms", filter=Q(suggestion__isnull=False, action__in=USED)
+            ),
+        )
+        .order_by()
+    )
     names = dict(
         get_user_model()
-        .objects.filter(pk__in=[pk for pk in merged if pk])
+        .objects.filter(pk__in=[row["agent_id"] for row in rows if row["agent_id"]])
         .values_list("pk", "username")
     )
-    rows = [_with_rates({"agent": names.get(pk), **row}) for pk, row in merged.items()]
-    return sorted(rows, key=lambda row: (-(row.get("lists") or 0), row["agent"] or ""))
+    for row in rows:
+        row["agent"] = names.get(row["agent_id"])
+        row["adoption"] = _rate(row["from_list"], row["from_list"] + row["from_search"])
+    return sorted(rows, key=lambda row: (-row["from_list"], row["agent"] or ""))
 
 
 def per_model_version(period: Period) -> list[dict[str, Any]]:

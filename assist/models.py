@@ -114,6 +114,12 @@ class Message(models.Model):
                 ],
                 name="message_templated_sent_at",
             ),
+            # ... and counts the replies agents wrote themselves.
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(role="agent", template__isnull=True),
+                name="message_free_text_sent_at",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -110,6 +110,10 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('template__isnull', False)), fields=['sent_at'], include=('conversation', 'template', 'shown_suggestion', 'shown_model_version', 'shown_rank', 'selection_ms'), name='message_templated_sent_at'),
         ),
         migrations.AddIndex(
+            model_name='message',
+            index=models.Index(condition=models.Q(('role', 'agent'), ('template__isnull', True)), fields=['sent_at'], name='message_free_text_sent_at'),
+        ),
+        migrations.AddIndex(
             model_name='suggestion',
             index=models.Index(fields=['created_at'], include=('model_version', 'conversation', 'used'), name='suggestion_created_at'),
         ),

@@ -155,8 +155,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 value_format=_percent,
             ),
             charts.bar_chart(
-                [(a["agent"] or "(unassigned)", a.get("acceptance")) for a in agents[:20]],
-                title="Acceptance rate per agent (top 20 by lists shown)",
+                [(a["agent"] or "(unknown)", a["adoption"]) for a in agents[:20]],
+                title="Adoption per agent: templates taken from the list (top 20)",
                 value_format=_percent,
             ),
         ],

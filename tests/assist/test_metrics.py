@@ -37,7 +37,7 @@ def data(db):
     c1 (ann):  list s1 (v1) [A, B, C]; A inserted from rank 1; reply A, rank 1, 10 s
     c2 (ann):  list s2 (v2) [B, A, C]; nothing picked;          reply A, rank 2, 20 s
     c3 (otto): list s3 (v1) [C, A];    dismissed;                reply B, not in list, 30 s
-    c4 (otto): no list (control);                                reply A, no list, 40 s; free text
+    c4 (otto): no list (control); A found by search;             reply A, no list, 40 s; free text
     old (ann): list (v1) [A]; A sent from rank 1;                reply A, rank 1, 5 s
     """
     ann, otto = factories.agent(username="ann"), factories.agent(username="otto")
@@ -67,6 +67,7 @@ def data(db):
     reply(c3, b, shown=s3, selection_ms=30_000)
 
     c4, _ = conversation(otto)
+    factories.PickFactory(conversation=c4, suggestion=None, template=a, agent=otto)
     reply(c4, a, selection_ms=40_000)
     factories.MessageFactory(conversation=c4, role="agent", text="my own words", sent_at=NOW)
 
@@ -91,7 +92,7 @@ def test_overview_matches_hand_computed(data):
     assert o["topk_rate"] == pytest.approx(2 / 3)
     assert o["selection_with_ms"] == pytest.approx(20_000)
     assert o["selection_without_ms"] == pytest.approx(40_000)
-    assert (o["from_list"], o["from_search"], o["dismissals"]) == (1, 0, 1)
+    assert (o["from_list"], o["from_search"], o["dismissals"]) == (1, 1, 1)
     assert o["time_to_pick_ms"] == pytest.approx(3000)
     assert o["free_text_replies"] == 1
 
@@ -116,15 +117,12 @@ def test_per_template_and_never_used(data):
 
 def test_per_agent_adoption(data):
     rows = {row["agent"]: row for row in metrics.per_agent(RECENT)}
-    assert (rows["ann"]["lists"], rows["ann"]["picked_lists"]) == (2, 1)
-    assert rows["ann"]["acceptance"] == pytest.approx(0.5)
-    assert rows["ann"]["topk_rate"] == pytest.approx(1.0)
-    assert (rows["otto"]["lists"], rows["otto"]["picked_lists"], rows["otto"]["replies"]) == (
-        1,
-        0,
-        2,
-    )
-    assert rows["otto"]["topk_rate"] == 0
+    assert (rows["ann"]["from_list"], rows["ann"]["from_search"]) == (1, 0)
+    assert rows["ann"]["adoption"] == pytest.approx(1.0)
+    assert rows["ann"]["time_to_pick_ms"] == pytest.approx(3000)
+    otto = rows["otto"]
+    assert (otto["from_list"], otto["from_search"], otto["dismissals"]) == (0, 1, 1)
+    assert otto["adoption"] == 0
 
 
 def test_per_model_version(data):
