@@ -132,12 +132,14 @@ def test_a_whole_worker_killed_mid_ranking_the_next_worker_ranks(
             doomed.wait(timeout=10)
         assert not Suggestion.objects.exists()
 
+        # kombu's Redis transport looks for expired unacknowledged messages only about every
+        # 100 s, so this takes up to two minutes even with a short visibility timeout.
         with celery_worker(env, name="heir"):
             latest = f"{base}/api/conversations/{conversation.pk}/suggestions/latest"
             headers = {"Authorization": f"Token {token}"}
             wait_for(
                 lambda: requests.get(latest, headers=headers, timeout=10).status_code == 200,
-                timeout=120,
+                timeout=180,
                 what="the redelivered ranking",
             )
         assert deliveries(worker_log(tmp_path, "heir"), "rank") == 1
