@@ -24,6 +24,12 @@ class Comparison:
         return self.test.significant(ALPHA)
 
     @property
+    def p_text(self) -> str:
+        # Below 1e-4 the exact value means nothing more (and large samples underflow to 0).
+        p = self.test.p_value
+        return "p < 0.0001" if p < 1e-4 else f"p = {p:.3g}"
+
+    @property
     def sentence(self) -> str:
         if self.unit == "s":
             size = f"{abs(self.difference):.2f} s {'longer' if self.difference > 0 else 'shorter'}"
@@ -31,10 +37,10 @@ class Comparison:
             points = abs(self.difference) * 100
             size = f"{points:.1f} points {'higher' if self.difference > 0 else 'lower'}"
         verdict = (
-            f"the difference is statistically significant (p = {self.test.p_value:.3g} < {ALPHA})"
+            f"the difference is statistically significant ({self.p_text}, below {ALPHA})"
             if self.significant
-            else f"the difference is not statistically significant (p = "
-            f"{self.test.p_value:.3g} ≥ {ALPHA}): these data cannot tell the arms apart"
+            else f"the difference is not statistically significant ({self.p_text}, not below "
+            f"{ALPHA}): these data cannot tell the arms apart"
         )
         return (
             f"{self.metric} in {self.arm.name} is {size} than in {self.reference.name}; "
