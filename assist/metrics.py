@@ -182,36 +182,33 @@ def _mean(total: float, n: int) -> float | None:
 
 def dashboard(period: Period) -> dict[str, Any]:
     """Everything the metrics page shows, each grouped query run once."""
-    lists, replies = _daily_lists(period), _daily_replies(period)
+    lists, replies, picks = _daily_lists(period), _daily_replies(period), _agent_picks(period)
     return {
-        "overview": _overview(period, lists, replies),
+        "overview": _overview(period, lists, replies, picks),
         "daily": _daily(lists, replies),
         "versions": _per_model_version(lists, replies),
         "templates": per_template(period),
-        "agents": per_agent(period),
+        "agents": _per_agent(picks),
         "never_used": never_used_templates(period),
     }
 
 
 def overview(period: Period) -> dict[str, Any]:
     """The headline numbers."""
-    return _overview(period, _daily_lists(period), _daily_replies(period))
+    return _overview(period, _daily_lists(period), _daily_replies(period), _agent_picks(period))
 
 
 def _overview(
-    period: Period, lists: list[dict[str, Any]], replies: list[dict[str, Any]]
+    period: Period,
+    lists: list[dict[str, Any]],
+    replies: list[dict[str, Any]],
+    picks: list[dict[str, Any]],
 ) -> dict[str, Any]:
     totals = _fold(lists, replies, None)[None]
-    picks = Pick.objects.filter(period.q("picked_at")).aggregate(
-        from_list=Count("pk", filter=Q(suggestion__isnull=False, action__in=USED)),
-        from_search=Count("pk", filter=Q(suggestion__isnull=True, action__in=USED)),
-        dismissals=Count("pk", filter=Q(action=Pick.Action.DISMISSED)),
-        time_to_pick_ms=Avg("time_to_pick_ms", filter=Q(suggestion__isnull=False, action__in=USED)),
-    )
     free_text = Message.objects.filter(
         period.q("sent_at"), role=Message.Role.AGENT, template__isnull=True
     ).count()
-    return {**totals, **picks, "free_text_replies": free_text}
+    return {**totals, **_pick_totals(picks), "free_text_replies": free_text}
 
 
 def per_template(period: Period) -> list[dict[str, Any]]:
@@ -239,31 +236,56 @@ def never_used_templates(period: Period) -> QuerySet[ResponseTemplate]:
     )
 
 
-def per_agent(period: Period) -> list[dict[str, Any]]:
-    """Adoption per agent, from the picks table alone (it names the agent): templates taken
-    from the suggestion list versus found by search, dismissals, and time-to-pick."""
-    rows = list(
+def _agent_picks(period: Period) -> list[dict[str, Any]]:
+    """Picks counted per agent: one grouped query that the overview's pick totals share."""
+    used_from_list = Q(suggestion__isnull=False, action__in=USED)
+    return list(
         Pick.objects.filter(period.q("picked_at"))
         .values("agent_id")
         .annotate(
-            from_list=Count("pk", filter=Q(suggestion__isnull=False, action__in=USED)),
+            from_list=Count("pk", filter=used_from_list),
             from_search=Count("pk", filter=Q(suggestion__isnull=True, action__in=USED)),
             dismissals=Count("pk", filter=Q(action=Pick.Action.DISMISSED)),
-            time_to_pick_ms=Avg(
-                "time_to_pick_ms", filter=Q(suggestion__isnull=False, action__in=USED)
-            ),
+            time_to_pick_sum=Sum("time_to_pick_ms", filter=used_from_list),
+            time_to_pick_n=Count("time_to_pick_ms", filter=used_from_list),
         )
         .order_by()
     )
+
+
+def per_agent(period: Period) -> list[dict[str, Any]]:
+    """Adoption per agent, from the picks table alone (it names the agent): templates taken
+    from the suggestion list versus found by search, dismissals, and time-to-pick."""
+    return _per_agent(_agent_picks(period))
+
+
+def _per_agent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     names = dict(
         get_user_model()
         .objects.filter(pk__in=[row["agent_id"] for row in rows if row["agent_id"]])
         .values_list("pk", "username")
     )
-    for row in rows:
-        row["agent"] = names.get(row["agent_id"])
-        row["adoption"] = _rate(row["from_list"], row["from_list"] + row["from_search"])
-    return sorted(rows, key=lambda row: (-row["from_list"], row["agent"] or ""))
+    agents = [
+        row
+        | {
+            "agent": names.get(row["agent_id"]),
+            "adoption": _rate(row["from_list"], row["from_list"] + row["from_search"]),
+            "time_to_pick_ms": _mean(row["time_to_pick_sum"] or 0, row["time_to_pick_n"]),
+        }
+        for row in rows
+    ]
+    return sorted(agents, key=lambda row: (-row["from_list"], row["agent"] or ""))
+
+
+def _pick_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total = {
+        name: sum(row[name] or 0 for row in rows)
+        for name in ("from_list", "from_search", "dismissals", "time_to_pick_sum")
+    }
+    total["time_to_pick_ms"] = _mean(
+        total.pop("time_to_pick_sum"), sum(row["time_to_pick_n"] for row in rows)
+    )
+    return total
 
 
 def per_model_version(period: Period) -> list[dict[str, Any]]:
