@@ -77,3 +77,9 @@ def test_supervisors_may_edit_experiments_in_the_admin(db):
     assert client_for(supervisor).get(reverse("admin:assist_experiment_add")).status_code == 200
     agent = factories.agent()
     assert client_for(agent).get(reverse("admin:assist_experiment_add")).status_code == 302
+
+
+def test_only_supervisors_see_the_review_link(db):
+    link = reverse("review:conversations")
+    assert link in client_for(factories.supervisor()).get("/").content.decode()
+    assert link not in client_for(factories.agent()).get("/").content.decode()
