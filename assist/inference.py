@@ -94,8 +94,23 @@ def serving_ranker(version: ModelVersion | None = None) -> tuple[ModelVersion, "
         return version, load_ranker(version)
     wanted = active_model_version()
     previous = _serving
-    if wanted.pk in _loaded or previous is None or previous.pk == wanted.pk:
+    if (
+        wanted.pk in _loaded
+        or previous is None
+        or previous.pk == wanted.pk
+        # A version deleted meanwhile cannot be recorded on a Suggestion: wait for the new one.
+        or not ModelVersion.objects.filter(pk=previous.pk).exists()
+    ):
         _serving = wanted
         return wanted, load_ranker(wanted)
     _load_in_background(wanted)
     return previous, load_ranker(previous)
+
+
+def serving_state_reset() -> None:
+    """Forget what this process has loaded (tests: each test has its own database)."""
+    global _serving
+    with _lock:
+        _loaded.clear()
+        _loading.clear()
+        _serving = None

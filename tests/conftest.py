@@ -5,6 +5,16 @@ from tests import factories
 from tests.stub_chat import stub  # noqa: F401  (a fixture: a stub chat endpoint)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_serving_state():
+    """Each test has its own database, so no model version may carry over from another test."""
+    from assist.inference import serving_state_reset
+
+    serving_state_reset()
+    yield
+    serving_state_reset()
+
+
 @pytest.fixture
 def agent_user(db):
     return factories.agent(username="agent_ann")

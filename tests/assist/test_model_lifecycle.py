@@ -31,14 +31,6 @@ def catalog() -> None:
     call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
 
 
-@pytest.fixture
-def fresh_process(monkeypatch):
-    """Forget which versions this test process has loaded, as a new worker would."""
-    monkeypatch.setattr(inference, "_loaded", {})
-    monkeypatch.setattr(inference, "_serving", None)
-    monkeypatch.setattr(inference, "_loading", set())
-
-
 def version_at(path, name: str, *, active: bool = False) -> ModelVersion:
     version = ModelVersion.objects.create(name=name, path=str(path))
     return model_version_activate(version=version) if active else version
@@ -109,7 +101,7 @@ def test_catalog_admins_promote_and_roll_back_in_the_admin_supervisors_cannot(
 
 
 def test_a_new_active_version_loads_in_the_background_while_the_old_one_serves(
-    tmp_path, demo_ranker_dir, fresh_process
+    tmp_path, demo_ranker_dir
 ):
     old = version_at(demo_ranker_dir, "old", active=True)
     copy = tmp_path / "new-model"
