@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = BenchConfig(**vars(p.parse_args(argv)))
     if bench.quick:
         bench.latency_calls = min(bench.latency_calls, 100)
+        bench.latency_threads = bench.latency_threads.split(",")[0]  # plumbing: one count
         bench.sgd_max_examples = min(bench.sgd_max_examples, 600)
         bench.sgd_test_conversations = 100
     work = Path(bench.work or tempfile.mkdtemp(prefix="ranker-bench-"))
