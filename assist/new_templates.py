@@ -39,15 +39,19 @@ def rank_with_new_templates(
     *,
     k: int,
 ) -> list[tuple[str, float]]:
-    """The classifier's full ranking blended with the templates it does not know; top `k`."""
+    """The classifier's full ranking blended with retrieval over it and `new_keys`; top `k`.
+
+    Template embeddings are cached per text, so after the first call only the context is
+    embedded.
+    """
     from ranker.retriever import blend_new_templates, template_text
 
-    rows = ResponseTemplate.objects.filter(key__in=new_keys).values_list("key", "title", "body")
-    keys = [key for key, _, _ in rows]
+    candidates = [key for key, _ in ranked_all] + list(new_keys)
+    rows = list(
+        ResponseTemplate.objects.filter(key__in=candidates).values_list("key", "title", "body")
+    )
     texts = [template_text(title, body) for _, title, body in rows]
-    if not keys:
-        return ranked_all[:k]
     similarities = _retriever(ranker).similarities([context], texts)[0]
     return blend_new_templates(
-        ranked_all, dict(zip(keys, (float(s) for s in similarities), strict=True)), k=k
+        ranked_all, {row[0]: float(s) for row, s in zip(rows, similarities, strict=True)}, k=k
     )
