@@ -7,6 +7,9 @@ where it appears in the top 5: the classifier alone scores 0 by construction, th
 base-encoder retriever (ranker/retriever.py) scores what this prints. The same blend's effect on
 ordinary dev turns (held-in templates) is printed beside it, so its cost shows too.
 
+The blend's weight is swept on one sample of dev conversations ("tune") and the figures are
+reported on another ("report"), so the chosen weight is not fitted to the numbers it reports.
+
     python bench/new_templates_bench.py [--held-out 10] [--max-examples 2000] [--model DIR]
 """
 
@@ -38,7 +41,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--held-out", type=int, default=10)
     parser.add_argument("--max-examples", type=int, default=2000, help="training cap")
-    parser.add_argument("--dev-conversations", type=int, default=400, help="seeded dev sample")
+    parser.add_argument("--dev-conversations", type=int, default=400, help="report sample")
+    parser.add_argument("--tune-conversations", type=int, default=200, help="weight sweep sample")
+    parser.add_argument("--weights", default="1,0.5,0.25,0.1,0.05")
     parser.add_argument("--ordinary", type=int, default=300, help="held-in dev turns to check")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
@@ -49,6 +54,7 @@ def main() -> None:
     catalog = read_catalog(DATA / "catalog.csv")
     dev = read_conversations(DATA / "dev.jsonl")
     rng.shuffle(dev)
+    tune = dev[args.dev_conversations : args.dev_conversations + args.tune_conversations]
     dev = dev[: args.dev_conversations]
     dev_counts = Counter(
         t.template for c in dev for t in c.turns if t.role == "agent" and t.template
@@ -86,43 +92,68 @@ def main() -> None:
     ranker = Ranker.load(model_dir, backend="fp32", threads=args.threads)
     assert not held_out & set(ranker.labels), "the model knows a held-out template"
     retriever = TemplateRetriever(ranker.meta.base_model, threads=args.threads)
-    # The retriever scores every template of the catalog, known and held out.
     texts = {c.key: template_text(c.title, c.body) for c in catalog}
-    keys = sorted(texts)
 
-    examples = [
-        e
-        for e in iter_examples(dev, ranker.tokenizer, ranker.meta.max_tokens)
-        if e.label is not None
-    ]
-    new_turns = [e for e in examples if e.label in held_out]
-    ordinary = [e for e in examples if e.label not in held_out and e.label in ranker.label_index]
-    ordinary = rng.sample(ordinary, min(args.ordinary, len(ordinary)))
+    new_texts = [texts[key] for key in sorted(held_out)]
 
-    def top(example_list: list, blend: bool) -> tuple[float, float]:
-        hits1 = hits5 = 0
-        for e in example_list:
-            ranked = ranker.rank([e.context], k=len(ranker.labels))[0]
-            if blend:
-                similarities = retriever.similarities([e.context], [texts[k] for k in keys])[0]
-                ranked = blend_new_templates(
-                    ranked, dict(zip(keys, similarities.tolist(), strict=True)), k=5
+    def scored(conversations: list) -> tuple[list, list]:
+        """(held-out turns, ordinary turns), each as (label, full ranking, new similarities)."""
+        examples = [
+            e
+            for e in iter_examples(conversations, ranker.tokenizer, ranker.meta.max_tokens)
+            if e.label is not None
+        ]
+        new = [e for e in examples if e.label in held_out]
+        ordinary = [e for e in examples if e.label in ranker.label_index]
+        ordinary = rng.sample(ordinary, min(args.ordinary, len(ordinary)))
+        out = []
+        for group in (new, ordinary):
+            rows = []
+            for e in group:
+                ranked = ranker.rank([e.context], k=len(ranker.labels))[0]
+                similarities = retriever.similarities([e.context], new_texts)[0].tolist()
+                rows.append(
+                    (e.label, ranked, dict(zip(sorted(held_out), similarities, strict=True)))
                 )
-            shown = [key for key, _ in ranked[:5]]
-            hits1 += shown[:1] == [e.label]
-            hits5 += e.label in shown
-        n = max(len(example_list), 1)
-        return hits1 / n, hits5 / n
+            out.append(rows)
+        return out[0], out[1]
 
-    print(f"dev: {len(dev)} conversations; {len(new_turns)} turns of held-out templates, "
-          f"{len(ordinary)} ordinary turns")  # fmt: skip
-    print(f"{'':<34}{'classifier alone':>18}{'with retrieval':>16}")
-    new_alone, new_blend = top(new_turns, False), top(new_turns, True)
-    old_alone, old_blend = top(ordinary, False), top(ordinary, True)
-    print(f"{'held-out templates: in top 5':<34}{new_alone[1]:>18.1%}{new_blend[1]:>16.1%}")
-    print(f"{'held-out templates: top 1':<34}{new_alone[0]:>18.1%}{new_blend[0]:>16.1%}")
-    print(f"{'ordinary turns: top 5':<34}{old_alone[1]:>18.1%}{old_blend[1]:>16.1%}")
-    print(f"{'ordinary turns: top 1':<34}{old_alone[0]:>18.1%}{old_blend[0]:>16.1%}")
+    def hits(rows: list, weight: float | None) -> tuple[float, float]:
+        """Top-1 and top-5 hit rates; weight None: the classifier alone."""
+        hit1 = hit5 = 0
+        for label, ranked, similarities in rows:
+            shown = (
+                ranked[:5]
+                if weight is None
+                else blend_new_templates(ranked, similarities, k=5, weight=weight)
+            )
+            keys = [key for key, _ in shown]
+            hit1 += keys[:1] == [label]
+            hit5 += label in keys
+        return hit1 / max(len(rows), 1), hit5 / max(len(rows), 1)
+
+    weights = [float(w) for w in args.weights.split(",")]
+    tune_new, tune_ordinary = scored(tune)
+    print(f"tune: {len(tune)} conversations; weight sweep (top 5: held-out / ordinary)")
+    alone = hits(tune_ordinary, None)[1]
+    best, best_score = min(weights), -1.0  # if no weight keeps within 2 points: the smallest
+    for weight in weights:
+        new5, old5 = hits(tune_new, weight)[1], hits(tune_ordinary, weight)[1]
+        # Chosen: the best held-out recall that costs ordinary top-5 at most 2 points.
+        score = new5 if old5 >= alone - 0.02 else -1.0
+        print(f"  weight {weight:<5g} {new5:>6.1%} / {old5:.1%} (classifier alone {alone:.1%})")
+        if score > best_score:
+            best, best_score = weight, score
+    print(f"chosen weight: {best:g} (best held-out top 5 within 2 points of ordinary top 5)")
+
+    new_rows, ordinary_rows = scored(dev)
+    print(f"report: {len(dev)} other dev conversations; {len(new_rows)} turns of held-out "
+          f"templates, {len(ordinary_rows)} ordinary turns")  # fmt: skip
+    print(f"{'':<34}{'classifier alone':>18}{f'blend, weight {best:g}':>20}")
+    for name, rows in (("held-out templates", new_rows), ("ordinary turns", ordinary_rows)):
+        a, b = hits(rows, None), hits(rows, best)
+        print(f"{name + ': in top 5':<34}{a[1]:>18.1%}{b[1]:>20.1%}")
+        print(f"{name + ': top 1':<34}{a[0]:>18.1%}{b[0]:>20.1%}")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,20 @@
 """New templates before the next retrain: zero-shot retrieval blended with the classifier.
 
 A template added to the catalog after training has no output in the classifier. The retriever
-scores every template by the cosine similarity of the *base* encoder's mean-pooled embeddings
-(the base model was trained for exactly this kind of sentence similarity) of the conversation
-context and of the template's title and body. The two experts are mixed by the classifier's
-calibrated confidence:
+scores it by the cosine similarity of the *base* encoder's mean-pooled embeddings (the base model
+was trained for exactly this kind of sentence similarity) of the conversation context and of
+the template's title and body. The new templates share a slice of the probability that grows
+as the classifier's calibrated confidence falls:
 
-    p(t) = c · p_classifier(t) + (1 - c) · softmax(scale · cos(context, t))(t)
-    c    = the classifier's calibrated top-1 probability; p_classifier(new t) = 0
+    w           = weight · (1 - c),  c = the classifier's calibrated top-1 probability
+    p(known t)  = (1 - w) · p_classifier(t)
+    p(new t)    = w · softmax(scale · cos(context, t))  over the new templates
 
-The retriever's share goes to whichever template fits the context best, known or new, so a new
-template rises only where it beats the known ones on similarity: a first version that gave the
-retriever's share to the new templates alone put them on top of every unsure list (on SGD,
-ordinary top-5 fell from 52.7% to 21.7%). The next retraining gives new templates their own
-outputs and the retriever steps aside.
+`weight` trades the new templates' recall against the known ones' ranking; with weight 1 an
+unsure classifier (SGD's frozen-head model is right about one time in five) let new templates
+push known ones off most lists. The default comes from a sweep on SGD dev conversations
+(bench/new_templates_bench.py) kept apart from those it reports on. The next retraining gives
+new templates their own outputs and the retriever steps aside.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from ranker.model import default_base_model, load_encoder, load_tokenizer, mean_
 
 # Cosine similarities live in [-1, 1]; the classifier's cosine head starts at the same scale.
 DEFAULT_SCALE = 20.0
+# The new templates' largest share of an unsure list (see the module docstring).
+DEFAULT_WEIGHT = 0.5
 
 
 class TemplateRetriever:
@@ -77,25 +80,28 @@ def template_text(title: str, body: str) -> str:
 
 def blend_new_templates(
     ranked: Sequence[tuple[str, float]],
-    similarities: Mapping[str, float],
+    new_similarities: Mapping[str, float],
     *,
     k: int,
+    weight: float = DEFAULT_WEIGHT,
     scale: float = DEFAULT_SCALE,
 ) -> list[tuple[str, float]]:
-    """The classifier's full calibrated ranking mixed with the retriever's, top `k`.
+    """The classifier's full calibrated ranking mixed with new templates, top `k`.
 
     `ranked` must hold all of the classifier's allowed templates (probabilities summing to 1);
-    `similarities` maps every allowed template, known and new, to its cosine similarity with
-    the context. The result's probabilities, over all templates, still sum to 1.
+    `new_similarities` maps each new template to its cosine similarity with the context. The
+    result's probabilities, over all templates, still sum to 1.
     """
-    if not similarities:
+    if not new_similarities:
         return list(ranked[:k])
     confidence = max((p for _, p in ranked), default=0.0)
-    keys = list(similarities)
-    z = scale * np.array([similarities[key] for key in keys], dtype=np.float64)
+    share = weight * (1.0 - confidence)
+    keys = list(new_similarities)
+    z = scale * np.array([new_similarities[key] for key in keys], dtype=np.float64)
     retrieved = np.exp(z - z.max())
     retrieved /= retrieved.sum()
-    mixed = {key: confidence * p for key, p in ranked}
-    for key, p in zip(keys, retrieved, strict=True):
-        mixed[key] = mixed.get(key, 0.0) + (1.0 - confidence) * float(p)
-    return sorted(mixed.items(), key=lambda item: -item[1])[:k]
+    mixed = [(key, (1.0 - share) * p) for key, p in ranked] + [
+        (key, share * float(p)) for key, p in zip(keys, retrieved, strict=True)
+    ]
+    mixed.sort(key=lambda item: -item[1])
+    return mixed[:k]
