@@ -41,19 +41,23 @@ def rank_with_new_templates(
     *,
     k: int,
 ) -> list[tuple[str, float]]:
-    """The classifier's full ranking blended with the templates it does not know; top `k`."""
+    """The classifier's full ranking blended with the templates it does not know; top `k`.
+
+    The retriever compares the context with every candidate (embeddings of template texts are
+    cached, so after the first call only the context is embedded).
+    """
     from ranker.retriever import blend_new_templates, template_text
 
+    candidates = [key for key, _ in ranked_all] + list(new_keys)
     rows = list(
-        ResponseTemplate.objects.filter(key__in=new_keys).values_list("key", "title", "body")
+        ResponseTemplate.objects.filter(key__in=candidates).values_list("key", "title", "body")
     )
-    if not rows:
-        return ranked_all[:k]
     texts = [template_text(title, body) for _, title, body in rows]
     similarities = _retriever(ranker).similarities([context], texts)[0]
     return blend_new_templates(
         ranked_all,
         {row[0]: float(s) for row, s in zip(rows, similarities, strict=True)},
+        set(new_keys),
         k=k,
         weight=settings.NEW_TEMPLATE_WEIGHT,
     )

@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=2000, help="training cap")
     parser.add_argument("--dev-conversations", type=int, default=400, help="report sample")
     parser.add_argument("--tune-conversations", type=int, default=200, help="weight sweep sample")
-    parser.add_argument("--weights", default="1,0.5,0.25,0.1,0.05")
+    parser.add_argument("--weights", default="2,1,0.5,0.25")
     parser.add_argument("--ordinary", type=int, default=300, help="held-in dev turns to check")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
@@ -94,7 +94,8 @@ def main() -> None:
     retriever = TemplateRetriever(ranker.meta.base_model, threads=args.threads)
     texts = {c.key: template_text(c.title, c.body) for c in catalog}
 
-    new_texts = [texts[key] for key in sorted(held_out)]
+    all_keys = sorted(texts)
+    all_texts = [texts[key] for key in all_keys]
 
     def scored(conversations: list) -> tuple[list, list]:
         """(held-out turns, ordinary turns), each as (label, full ranking, new similarities)."""
@@ -111,10 +112,8 @@ def main() -> None:
             rows = []
             for e in group:
                 ranked = ranker.rank([e.context], k=len(ranker.labels))[0]
-                similarities = retriever.similarities([e.context], new_texts)[0].tolist()
-                rows.append(
-                    (e.label, ranked, dict(zip(sorted(held_out), similarities, strict=True)))
-                )
+                similarities = retriever.similarities([e.context], all_texts)[0].tolist()
+                rows.append((e.label, ranked, dict(zip(all_keys, similarities, strict=True))))
             out.append(rows)
         return out[0], out[1]
 
@@ -125,7 +124,7 @@ def main() -> None:
             shown = (
                 ranked[:5]
                 if weight is None
-                else blend_new_templates(ranked, similarities, k=5, weight=weight)
+                else blend_new_templates(ranked, similarities, held_out, k=5, weight=weight)
             )
             keys = [key for key, _ in shown]
             hit1 += keys[:1] == [label]
