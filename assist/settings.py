@@ -266,7 +266,7 @@ SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
 # encoder blended by the model's confidence (assist/new_templates.py), until a retrain.
 SUGGEST_NEW_TEMPLATES = env_bool("SUGGEST_NEW_TEMPLATES", True)
 # Their largest share of a list the model is unsure about (ranker/retriever.py).
-NEW_TEMPLATE_WEIGHT = float(os.environ.get("NEW_TEMPLATE_WEIGHT", "1.0"))
+NEW_TEMPLATE_WEIGHT = float(os.environ.get("NEW_TEMPLATE_WEIGHT", "2.0"))
 
 # --- Retraining (assist/services/retraining.py) -----------------------------------------------
 # Where retrained model directories go, one folder per version.

@@ -33,7 +33,7 @@ from ranker.model import default_base_model, load_encoder, load_tokenizer, mean_
 # Cosine similarities live in [-1, 1]; the classifier's cosine head starts at the same scale.
 DEFAULT_SCALE = 20.0
 # The new templates' largest share of an unsure list (see the module docstring).
-DEFAULT_WEIGHT = 1.0
+DEFAULT_WEIGHT = 2.0
 
 
 class TemplateRetriever:
@@ -103,6 +103,9 @@ def blend_new_templates(
     z = scale * np.array([similarities[key] for key in keys], dtype=np.float64)
     retrieved = dict(zip(keys, np.exp(z - z.max()) / np.exp(z - z.max()).sum(), strict=True))
     shares = {key: weight * (1.0 - confidence) * float(retrieved[key]) for key in new}
+    total = sum(shares.values())
+    if total > 1.0 - confidence:  # a large weight may not take more than the unsure part
+        shares = {key: share * (1.0 - confidence) / total for key, share in shares.items()}
     keep = 1.0 - sum(shares.values())
     mixed = [(key, keep * p) for key, p in ranked] + list(shares.items())
     mixed.sort(key=lambda item: -item[1])
