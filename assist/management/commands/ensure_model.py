@@ -57,7 +57,9 @@ class Command(BaseCommand):
                     epochs=epochs,
                     max_tokens=max_tokens,
                     freeze_encoder=True,
-                    backend="fp32",
+                    # The fastest backend whose accuracy matches fp32 (ranker/serving.py):
+                    # ONNX Runtime int8 on this machine, a third of fp32's time.
+                    backend="auto",
                     threads=settings.RANKER_THREADS * 2,
                 )
             )
