@@ -52,7 +52,9 @@ def load_ranker(version: ModelVersion) -> "Ranker":
     from ranker import Ranker
 
     with _lock:
-        ranker = Ranker.load(version.path, threads=settings.RANKER_THREADS)
+        ranker = Ranker.load(
+            version.path, backend=settings.RANKER_BACKEND, threads=settings.RANKER_THREADS
+        )
         _loaded[version.pk] = version
         return ranker
 

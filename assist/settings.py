@@ -260,6 +260,9 @@ RANKER_DIR = Path(os.environ.get("RANKER_DIR", BASE_DIR / "var" / "models" / "de
 # Intra-op threads per ranking process. Threads x worker processes must fit the cores:
 # oversubscribed, 2 threads ran up to 10x slower than 1 here.
 RANKER_THREADS = int(os.environ.get("RANKER_THREADS", "1"))
+# The inference backend (fp32, bf16, int8, int8-mixed, onnx, onnx-int8); unset: the one the
+# model directory chose at training time by the accuracy rule (docs/ranker.md).
+RANKER_BACKEND = os.environ.get("RANKER_BACKEND") or None
 SUGGESTION_K = int(os.environ.get("SUGGESTION_K", "5"))
 # Deliveries of one ranking before it is recorded as failed: a message whose ranking kills the
 # worker process (acks_late redelivers it) must not crash-loop the inference queue.

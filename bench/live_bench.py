@@ -226,7 +226,8 @@ def main() -> None:
                        DB_CONN_MAX_AGE="60")  # fmt: skip
         print(
             f"model: {ranker_dir}; {args.servers} ASGI server(s), {args.workers} worker(s) "
-            f"(RANKER_THREADS={env.get('RANKER_THREADS', '1')}); Redis; PostgreSQL; "
+            f"(RANKER_THREADS={env.get('RANKER_THREADS', '1')}, "
+            f"RANKER_BACKEND={env.get('RANKER_BACKEND') or 'as stored'}); Redis; PostgreSQL; "
             f"a message every {args.every:g} s per agent for {args.seconds:g} s"
         )
         with ExitStack() as stack:
