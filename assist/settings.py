@@ -288,6 +288,8 @@ RETRAIN_PROMOTE_MARGIN = float(_margin) if _margin else None
 RETRAIN_MIN_EXAMPLES = int(os.environ.get("RETRAIN_MIN_EXAMPLES", "200"))
 # A scheduled retraining fine-tunes the encoder unless this is set (head only: much faster).
 RETRAIN_FREEZE_ENCODER = env_bool("RETRAIN_FREEZE_ENCODER", False)
+# The longest a retraining may run before Celery stops it.
+RETRAIN_TIME_LIMIT_S = int(os.environ.get("RETRAIN_TIME_LIMIT_S", str(6 * 3600)))
 if RETRAIN_EVERY_HOURS > 0:
     CELERY_BEAT_SCHEDULE = {
         "retrain-ranker": {

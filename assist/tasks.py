@@ -63,7 +63,13 @@ def log_pick(**request: Any) -> int:
     return pick.pk
 
 
-@shared_task(name="assist.tasks.retrain", time_limit=None, soft_time_limit=None)
+# A training run takes minutes to hours, far beyond the global task time limits (None here
+# would mean "the worker's default", which is those limits).
+@shared_task(
+    name="assist.tasks.retrain",
+    soft_time_limit=settings.RETRAIN_TIME_LIMIT_S,
+    time_limit=settings.RETRAIN_TIME_LIMIT_S + 60,
+)
 def retrain() -> int | None:
     """Scheduled retraining on queue `training` (never `inference`); registers a version.
 
