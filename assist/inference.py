@@ -55,12 +55,12 @@ def load_ranker(version: ModelVersion) -> "Ranker":
         ranker = Ranker.load(
             version.path, backend=settings.RANKER_BACKEND, threads=settings.RANKER_THREADS
         )
-        _loaded[version.pk] = version
+        _loaded.add(version.pk)
         return ranker
 
 
-# Versions this process has loaded, by primary key, and the one it served last.
-_loaded: dict[int, ModelVersion] = {}
+# Versions this process has loaded (primary keys), and the one it served last.
+_loaded: set[int] = set()
 _serving: ModelVersion | None = None
 _loading: set[int] = set()
 

@@ -13,6 +13,7 @@ DEMO_CATALOG = Path(__file__).resolve().parents[1] / "assist" / "demo" / "catalo
 
 
 def make_tiny_base(out: Path) -> Path:
+    """A randomly initialised two-layer BERT (hidden 64) with the MiniLM tokenizer, in `out`."""
     import torch
     from transformers import BertConfig, BertModel
 

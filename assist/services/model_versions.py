@@ -6,6 +6,8 @@ read the active version for every ranking, so a promotion reaches them without a
 """
 
 import logging
+import shutil
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +15,16 @@ from django.utils import timezone
 from assist.models import ModelVersion
 
 logger = logging.getLogger(__name__)
+
+
+def model_dir_install(*, source: Path, target: Path) -> None:
+    """Copy a trained model directory to `target`, which appears complete or not at all: a
+    worker that loads it never sees half a model, and a crash leaves only a `.partial` folder."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    partial.rename(target)
 
 
 class NothingToRollBackTo(RuntimeError):

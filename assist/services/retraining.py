@@ -9,7 +9,6 @@ at least that much top-1 accuracy.
 
 import json
 import logging
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from assist.models import Conversation, ModelVersion
-from assist.services.model_versions import model_version_activate
+from assist.services.model_versions import model_dir_install, model_version_activate
 from assist.training_data import (
     catalog_write_csv,
     conversations_split_by_time,
@@ -46,13 +45,14 @@ class RetrainOptions:
 
 
 def _labelled_turns(path: Path) -> int:
-    with path.open(encoding="utf-8") as lines:
-        return sum(
-            1
-            for line in lines
-            for turn in json.loads(line)["turns"]
-            if turn["role"] == "agent" and turn.get("template")
-        )
+    from ranker.data import read_conversations
+
+    return sum(
+        1
+        for conversation in read_conversations(path)
+        for turn in conversation.turns
+        if turn.role == "agent" and turn.template
+    )
 
 
 def _evaluate(model_dir: str, dev: Path, labelled: int) -> dict[str, Any]:
@@ -117,11 +117,7 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
         active_metrics = (
             _evaluate(active.path, work / "dev.jsonl", labelled_dev) if active else None
         )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(work / "model", partial)
-        partial.rename(target)  # complete or absent, never half a model
+        model_dir_install(source=work / "model", target=target)
     version = ModelVersion.objects.create(
         name=name,
         path=str(target),

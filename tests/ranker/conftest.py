@@ -56,25 +56,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised two-layer BERT (hidden 64) with the MiniLM tokenizer."""
-    import torch
-    from transformers import BertConfig, BertModel
+    from tests.tiny_models import make_tiny_base
 
-    from ranker.model import default_base_model, load_tokenizer
-
-    torch.manual_seed(0)
-    tokenizer = load_tokenizer(default_base_model())
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=128,
-        max_position_embeddings=512,
-    )
-    d = tmp_path_factory.mktemp("tiny_base")
-    BertModel(config).save_pretrained(d)
-    tokenizer.save_pretrained(d)
-    return d
+    return make_tiny_base(tmp_path_factory.mktemp("tiny_base"))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ workers find it. Later runs reuse it. It trains only a head over the frozen enco
 embeddings, which takes about a minute here; the full fine-tune is `python -m ranker train`.
 """
 
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assist.models import Conversation, ModelVersion
+from assist.services.model_versions import model_dir_install
 from assist.training_data import catalog_write_csv, conversations_write_jsonl
 
 
@@ -63,12 +63,7 @@ class Command(BaseCommand):
                     threads=settings.RANKER_THREADS * 2,
                 )
             )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            shutil.copytree(out, partial)
-            # Renamed into place only when complete, so a crash never leaves half a model.
-            partial.rename(target)
+            model_dir_install(source=out, target=target)
         self.stdout.write(
             f"ranker: trained in {time.monotonic() - started:.0f} s, saved to {target}"
         )
