@@ -1,4 +1,4 @@
-"""``python -m ranker train|evaluate``: argparse into the config dataclasses."""
+"""``python -m ranker train|evaluate|scaling``: argparse into the config dataclasses."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def _add_dataclass_args(parser: argparse.ArgumentParser, cls: Any, required: set
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser (subcommands ``train`` and ``evaluate``)."""
+    """The command-line parser (subcommands ``train``, ``evaluate`` and ``scaling``)."""
     from ranker.evaluate import EvalConfig
+    from ranker.scaling import ScalingConfig
     from ranker.train import TrainConfig
 
     parser = argparse.ArgumentParser(prog="python -m ranker", description=__doc__)
@@ -36,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataclass_args(tr, TrainConfig, {"data", "catalog", "out"})
     ev = sub.add_parser("evaluate", help="evaluate a model directory; last line is JSON")
     _add_dataclass_args(ev, EvalConfig, {"model", "data"})
+    sc = sub.add_parser(
+        "scaling", help="scaling study: loss, accuracy and latency against size and compute"
+    )
+    _add_dataclass_args(sc, ScalingConfig, {"data", "catalog", "out"})
     return parser
 
 
@@ -49,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics = train(TrainConfig(**args))
         summary = {k: v for k, v in metrics.items() if k != "history"}
         print(json.dumps(summary, sort_keys=True))
+    elif command == "scaling":
+        from ranker.scaling import ScalingConfig, run_study
+
+        print(json.dumps(run_study(ScalingConfig(**args)), sort_keys=True))
     else:
         from ranker.evaluate import EvalConfig, evaluate
 

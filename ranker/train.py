@@ -173,6 +173,13 @@ def domain_adapt(encoder_path: str, texts: list[str], cfg: TrainConfig) -> nn.Mo
     return mlm.base_model  # type: ignore[no-any-return]
 
 
+def dapt_texts(train_convs: list[Conversation], cfg: TrainConfig) -> list[str]:
+    """The masked-LM stage's texts: distinct turn texts, shuffled by seed, capped."""
+    texts = sorted({t.text for c in train_convs for t in c.turns})
+    texts = [texts[i] for i in np.random.default_rng(cfg.seed).permutation(len(texts))]
+    return texts[: cfg.dapt_max_texts]
+
+
 def _warmup_linear(
     opt: torch.optim.Optimizer, steps: int, warmup: float
 ) -> torch.optim.lr_scheduler.LambdaLR:
@@ -230,9 +237,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         raise ValueError("no training examples whose template is in the catalog")
 
     if cfg.domain_adapt:
-        texts = sorted({t.text for c in train_convs for t in c.turns})
-        texts = [texts[i] for i in np.random.default_rng(cfg.seed).permutation(len(texts))]
-        encoder = domain_adapt(base, texts[: cfg.dapt_max_texts], cfg)
+        encoder = domain_adapt(base, dapt_texts(train_convs, cfg), cfg)
     else:
         encoder = load_encoder(base)
     model = TemplateClassifier(encoder, len(labels), cfg.scale)
