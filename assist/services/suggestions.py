@@ -2,10 +2,11 @@
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, OuterRef, Subquery
 
 from assist.events import conversation_group, send_event_on_commit
 from assist.experiments import arm_model_version, suggestions_enabled
@@ -13,17 +14,19 @@ from assist.inference import serving_ranker
 from assist.models import Conversation, Message, Suggestion
 from assist.new_templates import rank_with_new_templates
 from assist.reranking import external_config, external_rerank
-from assist.selectors import sent_template_keys, suggestion_frame
+from assist.selectors import suggestion_frame
 from templates_app.selectors import active_template_keys
 
 logger = logging.getLogger(__name__)
 
 
-def _is_stale(message: Message) -> bool:
+def _newer_customer_message(message_pk: Any, conversation_pk: Any) -> Exists:
     """A newer customer message makes this one's ranking useless to the agent."""
-    return Message.objects.filter(
-        conversation_id=message.conversation_id, role=Message.Role.CUSTOMER, pk__gt=message.pk
-    ).exists()
+    return Exists(
+        Message.objects.filter(
+            conversation_id=conversation_pk, role=Message.Role.CUSTOMER, pk__gt=message_pk
+        )
+    )
 
 
 def suggestion_create(*, message_id: int) -> Suggestion | None:
@@ -32,39 +35,46 @@ def suggestion_create(*, message_id: int) -> Suggestion | None:
     Idempotent (a redelivered task finds the stored list and pushes it again) and returns
     None, storing nothing, when the message is gone, a newer customer message exists, or the
     conversation is in an experiment's control arm.
+
+    This is the worker's hot path: every query here is paid once per customer message, so the
+    checks travel as annotations of the one query that reads the message.
     """
     message = (
         Message.objects.select_related(
             "conversation__assigned_agent", "conversation__experiment_arm__model_version"
         )
+        .annotate(
+            stale=_newer_customer_message(OuterRef("pk"), OuterRef("conversation_id")),
+            ranked=Exists(Suggestion.objects.filter(message=OuterRef("pk"))),
+        )
         .filter(pk=message_id)
         .first()
     )
-    if message is None or not suggestions_enabled(message.conversation) or _is_stale(message):
+    if message is None or message.stale or not suggestions_enabled(message.conversation):
         return None
-    existing = Suggestion.objects.filter(message=message).first()
-    if existing is None:
-        existing = _rank_and_store(message)
-        if existing is None:
-            return None
-    else:
-        send_event_on_commit(
-            conversation_group(message.conversation_id),
-            {"type": "assist.suggestions", "frame": suggestion_frame(existing)},
-        )
+    if not message.ranked:
+        return _rank_and_store(message)
+    existing = Suggestion.objects.select_related("model_version").get(message=message)
+    existing.conversation = message.conversation  # with its agent, for the placeholders
+    send_event_on_commit(
+        conversation_group(message.conversation_id),
+        {"type": "assist.suggestions", "frame": suggestion_frame(existing)},
+    )
     return existing
 
 
 def _rank_and_store(message: Message) -> Suggestion | None:
     conversation = message.conversation
-    turns = [
-        (role, text)
-        for role, text in conversation.messages.filter(pk__lte=message.pk)
-        .order_by("sent_at", "id")
-        .values_list("role", "text")
-    ]
+    # One read for the context (the turns up to this message) and the templates already sent
+    # (in any message: an agent may have replied while this one waited for a worker).
+    rows = list(
+        conversation.messages.order_by("sent_at", "id").values_list(
+            "pk", "role", "text", "template__key"
+        )
+    )
+    turns = [(role, text) for pk, role, text, _ in rows if pk <= message.pk]
+    sent = {key for *_, key in rows if key is not None}
     version, ranker = serving_ranker(arm_model_version(conversation))
-    sent = sent_template_keys(conversation)
     started = time.perf_counter()
     context = ranker.build_context(turns)
     external = external_config()
@@ -90,14 +100,29 @@ def _rank_and_store(message: Message) -> Suggestion | None:
     ]
     with transaction.atomic():
         # The row lock orders concurrent rankings of one conversation, so seq never collides.
+        # The checks read after the lock, in a statement of their own: under READ COMMITTED a
+        # statement sees the rows committed before it started, so these see whatever the
+        # ranking that held the lock stored.
         Conversation.objects.select_for_update().only("pk").get(pk=conversation.pk)
-        if _is_stale(message):
+        stale, last = (
+            Conversation.objects.filter(pk=conversation.pk)
+            .annotate(
+                stale=_newer_customer_message(message.pk, conversation.pk),
+                last=Subquery(
+                    Suggestion.objects.filter(conversation=OuterRef("pk"))
+                    .order_by("-seq")
+                    .values("seq")[:1]
+                ),
+            )
+            .values_list("stale", "last")
+            .get()
+        )
+        if stale:
             return None
-        last = conversation.suggestions.aggregate(last=Max("seq"))["last"] or 0
         suggestion = Suggestion.objects.create(
             conversation=conversation,
             message=message,
-            seq=last + 1,
+            seq=(last or 0) + 1,
             model_version=version,
             items=items,
             latency_ms=latency_ms,
