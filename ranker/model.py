@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ranker.data import CONTEXT_FORMAT
+from ranker.utils import write_json_atomic
 
 META_FILE = "ranker.json"
 HEAD_FILE = "head.safetensors"
@@ -64,8 +65,7 @@ class ModelMeta:
 
     def save(self, model_dir: str | Path) -> None:
         """Write ``ranker.json``."""
-        path = Path(model_dir) / META_FILE
-        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", "utf-8")
+        write_json_atomic(Path(model_dir) / META_FILE, asdict(self))
 
     @classmethod
     def load(cls, model_dir: str | Path) -> ModelMeta:

@@ -21,16 +21,17 @@ logits, the training objective; top-1, top-5), and timed under open-loop Poisson
     OUT/power_law.json        L(N) = a * N^-alpha + c per DAPT mode, with R^2, RMSE and the points
     OUT/recommendation.json   the most accurate member within the latency budget, and why
     OUT/*.png                 loss/accuracy vs parameters and FLOPs; latency vs accuracy
+
+This module trains, validates and times the members; :mod:`ranker.scaling_fit` fits the power law
+and picks the recommendation; :mod:`ranker.scaling_report` writes the report files.
 """
 
 from __future__ import annotations
 
-import csv
 import gc
 import io
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,8 @@ from ranker.data import (
 )
 from ranker.encoding import tokenize
 from ranker.model import default_base_model, load_encoder, load_tokenizer
+from ranker.scaling_fit import latency_column, rps_label
+from ranker.scaling_report import LATENCY_KEYS, write_report
 from ranker.train import (
     TrainConfig,
     dapt_texts,
@@ -61,7 +64,7 @@ from ranker.train import (
     topk_accuracy,
     train,
 )
-from ranker.utils import set_seed
+from ranker.utils import set_seed, write_json_atomic, write_text_atomic
 
 
 @dataclass
@@ -104,7 +107,6 @@ RESUMABLE_CHANGES = frozenset(
     {"out", "layers", "scratch", "domain_adapt", "budget_ms", "fit_on", "progress"}
 )
 MLM_MAX_TOKENS = 128  # what ranker.train.domain_adapt truncates its texts to
-LATENCY_KEYS = ("p50_ms", "p99_ms", "requests", "saturated")  # CSV columns KEY_<rate>rps
 
 
 @dataclass(frozen=True)
@@ -139,11 +141,6 @@ def parse_rps(text: str) -> list[float]:
     if any(r <= 0 for r in rates):
         raise ValueError(f"request rates must be positive: {text!r}")
     return rates
-
-
-def rps_label(rps: float) -> str:
-    """Column-name form of a rate: ``20.0`` -> ``"20"``, ``0.5`` -> ``"0.5"``."""
-    return f"{rps:g}"
 
 
 def plan_members(cfg: ScalingConfig) -> list[Member]:
@@ -240,7 +237,7 @@ def _write_conversations(convs: Sequence[Conversation], path: Path) -> None:
     for c in convs:
         turns = [{"role": t.role, "text": t.text, "template": t.template} for t in c.turns]
         buf.write(json.dumps({"id": c.id, "turns": turns}, ensure_ascii=False) + "\n")
-    _write_text_atomic(path, buf.getvalue())
+    write_text_atomic(path, buf.getvalue())
 
 
 def prepare_splits(cfg: ScalingConfig, out: Path) -> tuple[str, list[Conversation]]:
@@ -504,405 +501,14 @@ def run_member(
             "threads": cfg.threads,
             "rates": member_latency(cfg, ranker, val.contexts, cfg.progress),
         }
-        _write_json_atomic(cache, timing)
+        write_json_atomic(cache, timing)
     row["latency_from"] = timing["measured_by"]
     for label, m in timing["rates"].items():
         for key in LATENCY_KEYS:
-            row[f"{key}_{label}rps"] = m[key]
+            row[latency_column(key, label)] = m[key]
     del ranker
     gc.collect()
     return {**row, "latency": timing, "history": metrics["history"], "train_config": asdict(tcfg)}
-
-
-# ----- the power law -----
-
-
-@dataclass(frozen=True)
-class PowerLaw:
-    """``L(N) = a * N^-alpha + c`` fitted by least squares, with its fit quality."""
-
-    a: float
-    alpha: float
-    c: float
-    r2: float
-    rmse: float
-    n_points: int
-
-    def __call__(self, n: np.ndarray) -> np.ndarray:
-        return self.a * np.power(np.asarray(n, dtype=np.float64), -self.alpha) + self.c
-
-
-def fit_power_law(
-    n_params: Sequence[float], loss: Sequence[float], min_points: int = 4
-) -> PowerLaw:
-    """Fit ``L(N) = a * N^-alpha + c`` (``a, alpha, c >= 0``, ``c`` at most the lowest loss).
-
-    Three parameters need at least ``min_points`` distinct sizes to leave a residual to judge
-    the fit by; fewer raise ``ValueError`` saying so.
-    """
-    from scipy.optimize import curve_fit
-
-    n = np.asarray(n_params, dtype=np.float64)
-    y = np.asarray(loss, dtype=np.float64)
-    if len(n) != len(y):
-        raise ValueError("n_params and loss differ in length")
-    distinct = len(np.unique(n))
-    if distinct < min_points:
-        raise ValueError(
-            f"too few points for a power-law fit: L(N) = a*N^-alpha + c has 3 parameters and "
-            f"needs at least {min_points} models of different sizes, got {distinct}"
-        )
-    if np.any(n <= 0) or not np.all(np.isfinite(y)):
-        raise ValueError("sizes must be positive and losses finite")
-    # Fit in units of the geometric-mean size so that the optimiser sees a and c of one order.
-    n0 = float(np.exp(np.log(n).mean()))
-    x = n / n0
-
-    def f(x: np.ndarray, a: float, alpha: float, c: float) -> np.ndarray:
-        y: np.ndarray = a * np.power(x, -alpha) + c
-        return y
-
-    c_max = max(float(y.min()), 1e-9)
-    bounds = ([0.0, 0.0, 0.0], [np.inf, 5.0, c_max])
-    best: tuple[float, np.ndarray] | None = None
-    for alpha0 in (0.1, 0.3, 1.0, 2.0):  # a few starts: the exponent is the hard parameter
-        p0 = (max(float(y.max() - y.min()), 1e-3), alpha0, 0.5 * c_max)
-        try:
-            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=20000)
-        except (RuntimeError, ValueError):
-            continue
-        sse = float(((f(x, *p) - y) ** 2).sum())
-        if best is None or sse < best[0]:
-            best = (sse, p)
-    if best is None:
-        raise ValueError("the power-law fit did not converge")
-    sse, (a_n, alpha, c) = best
-    sst = float(((y - y.mean()) ** 2).sum())
-    return PowerLaw(
-        a=float(a_n * n0**alpha),  # back to raw parameter counts: a_n * (N / n0)^-alpha
-        alpha=float(alpha),
-        c=float(c),
-        r2=1.0 - sse / sst if sst > 0 else 1.0,
-        rmse=math.sqrt(sse / len(y)),
-        n_points=len(y),
-    )
-
-
-def fit_series(rows: Sequence[dict[str, Any]], fit_on: str = "truncated") -> dict[str, Any]:
-    """One power law of validation loss on non-embedding parameters per DAPT mode.
-
-    ``fit_on="truncated"`` fits the pretrained truncations only: scratch members lack
-    pretraining, and mixing the two would fit the value of pretraining rather than of size.
-    """
-    if fit_on not in ("truncated", "all"):
-        raise ValueError(f"fit_on is 'truncated' or 'all', not {fit_on!r}")
-    fits: dict[str, Any] = {}
-    for dapt in sorted({bool(r["domain_adapt"]) for r in rows}):
-        points = [
-            r
-            for r in rows
-            if bool(r["domain_adapt"]) == dapt and (fit_on == "all" or r["family"] == "truncated")
-        ]
-        used = [
-            {
-                "name": r["name"],
-                "params_non_embedding": r["params_non_embedding"],
-                "val_loss": r["val_loss"],
-            }
-            for r in sorted(points, key=lambda r: r["params_non_embedding"])
-        ]
-        key = "domain_adapt_" + ("on" if dapt else "off")
-        try:
-            law = fit_power_law(
-                [p["params_non_embedding"] for p in used], [p["val_loss"] for p in used]
-            )
-        except ValueError as exc:
-            fits[key] = {"error": str(exc), "fit_on": fit_on, "points": used}
-            continue
-        for p in used:
-            p["predicted"] = float(law(np.array([p["params_non_embedding"]]))[0])
-        fits[key] = {
-            **asdict(law),
-            "formula": "L(N) = a * N^-alpha + c",
-            "N": "non-embedding parameters",
-            "fit_on": fit_on,
-            "points": used,
-        }
-    return fits
-
-
-# ----- recommendation -----
-
-
-def recommend(
-    results: Sequence[dict[str, Any]], budget_ms: float = 100.0, rps: float = 20.0
-) -> dict[str, Any]:
-    """The most accurate member whose p99 latency at ``rps`` is within ``budget_ms``, and why.
-
-    Accuracy is validation top-1 (then top-5, then fewer parameters). A member whose queue did
-    not clear (``saturated``) never qualifies. Returns ``choice`` (a name, or ``None``) and
-    ``reason``.
-    """
-    label = rps_label(rps)
-    p99, sat, n = f"p99_ms_{label}rps", f"saturated_{label}rps", f"requests_{label}rps"
-    base = {"budget_ms": budget_ms, "rps": rps, "metric": "top1"}
-    measured = [r for r in results if r.get(p99) is not None]
-    if not measured:
-        reason = f"no member has a latency measurement at {rps:g} requests/s"
-        return {**base, "choice": None, "reason": reason}
-    within = [r for r in measured if not r.get(sat) and r[p99] <= budget_ms]
-    if not within:
-        fastest = min(measured, key=lambda r: r[p99])
-        reason = (
-            f"no member keeps p99 within {budget_ms:g} ms at {rps:g} requests/s; the fastest, "
-            f"{fastest['name']}, has p99 {fastest[p99]:.0f} ms"
-        )
-        return {**base, "choice": None, "reason": reason}
-    best = max(within, key=lambda r: (r["top1"], r["top5"], -r["params_non_embedding"]))
-    reason = (
-        f"{best['name']} ({_describe(best)}) has the highest validation top-1 "
-        f"({best['top1']:.1%}, top-5 {best['top5']:.1%}) of the {len(within)} of "
-        f"{len(measured)} members whose p99 latency at {rps:g} requests/s is within "
-        f"{budget_ms:g} ms (its p99 {best[p99]:.0f} ms, p50 {best[f'p50_ms_{label}rps']:.0f} ms"
-        + (f", from {best[n]} requests)" if best.get(n) is not None else ")")
-    )
-    better = sorted((r for r in measured if r["top1"] > best["top1"]), key=lambda r: -r["top1"])
-    if better:
-        reason += "; more accurate but over the budget: " + ", ".join(
-            f"{r['name']} (top-1 {r['top1']:.1%}, p99 {r[p99]:.0f} ms"
-            + (", queue did not clear)" if r.get(sat) else ")")
-            for r in better
-        )
-    else:
-        reason += "; no member is more accurate"
-    return {
-        **base,
-        "choice": best["name"],
-        "reason": reason,
-        "top1": best["top1"],
-        "top5": best["top5"],
-        "p99_ms": best[p99],
-    }
-
-
-def _describe(row: dict[str, Any]) -> str:
-    kind = "pretrained, truncated" if row["family"] == "truncated" else "from scratch"
-    dapt = "with" if row["domain_adapt"] else "without"
-    return (
-        f"{row['layers']} layers, hidden {row['hidden']}, {kind}, {dapt} DAPT, "
-        f"{row['params_non_embedding'] / 1e6:.2f}M non-embedding parameters"
-    )
-
-
-# ----- the report -----
-
-CSV_COLUMNS = (
-    "name",
-    "family",
-    "layers",
-    "hidden",
-    "domain_adapt",
-    "params_total",
-    "params_embedding",
-    "params_non_embedding",
-    "train_steps",
-    "n_train",
-    "train_tokens",
-    "dapt_tokens",
-    "train_flops",
-    "dapt_flops",
-    "flops",
-    "val_loss",
-    "val_nll_calibrated",
-    "top1",
-    "top5",
-    "n_val",
-    "temperature",
-    "train_seconds",
-)
-
-
-def csv_columns(rates: Sequence[float]) -> list[str]:
-    """Columns of ``scaling.csv``: the member's figures, then ``KEY_<rate>rps`` per rate."""
-    latency = [f"{k}_{rps_label(r)}rps" for r in rates for k in LATENCY_KEYS]
-    return [*CSV_COLUMNS, *latency, "latency_from"]
-
-
-def write_csv(rows: Sequence[dict[str, Any]], rates: Sequence[float], path: Path) -> None:
-    """One row per member (extra keys of the results are left out)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=csv_columns(rates), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    _write_text_atomic(path, buf.getvalue())
-
-
-_COLORS = {False: "tab:blue", True: "tab:orange"}
-_MARKERS = {"truncated": "o", "scratch": "^"}
-
-
-def _scatter(
-    ax: Any,
-    rows: Sequence[dict[str, Any]],
-    x: str,
-    y: str,
-    *,
-    hollow: bool = False,
-    suffix: str = "",
-    names: bool = True,
-    line: bool = True,
-) -> None:
-    """Members as points, coloured by DAPT mode, shaped by family; truncations joined (``line``)."""
-    for dapt, color in _COLORS.items():
-        series = [
-            r
-            for r in rows
-            if bool(r["domain_adapt"]) == dapt and r.get(x) is not None and r.get(y) is not None
-        ]
-        for family, marker in _MARKERS.items():
-            pts = [r for r in series if r["family"] == family]
-            if not pts:
-                continue
-            ax.scatter(
-                [r[x] for r in pts],
-                [r[y] for r in pts],
-                marker=marker,
-                s=36,
-                facecolors="none" if hollow else color,
-                edgecolors=color,
-                label=f"DAPT {'on' if dapt else 'off'}, {family}{suffix}",
-                zorder=3,
-            )
-            if names:
-                for r in pts:
-                    ax.annotate(
-                        r["name"],
-                        (r[x], r[y]),
-                        fontsize=7,
-                        xytext=(3, 3),
-                        textcoords="offset points",
-                    )
-        truncations = sorted((r for r in series if r["family"] == "truncated"), key=lambda r: r[x])
-        if line and len(truncations) > 1:
-            ax.plot(
-                [r[x] for r in truncations],
-                [r[y] for r in truncations],
-                color=color,
-                alpha=0.35,
-                linestyle=":" if hollow else "-",
-            )
-
-
-def write_plots(
-    rows: Sequence[dict[str, Any]],
-    fits: dict[str, Any],
-    rates: Sequence[float],
-    budget_ms: float,
-    out: Path,
-) -> list[Path]:
-    """The five PNGs of the study; returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written: list[Path] = []
-
-    def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
-        path = out / name
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
-
-    xlabels = {
-        "params_non_embedding": "non-embedding parameters N",
-        "flops": "training FLOPs (6·N·tokens, DAPT included)",
-    }
-    for x, stem in (("params_non_embedding", "params"), ("flops", "flops")):
-        fig, ax = plt.subplots(figsize=(6.4, 4.6))
-        _scatter(ax, rows, x, "val_loss")
-        if x == "params_non_embedding":
-            for key, fit in fits.items():
-                if "error" in fit:
-                    continue
-                ns = [p["params_non_embedding"] for p in fit["points"]]
-                grid = np.geomspace(min(ns) / 1.5, max(ns) * 1.5, 100)
-                law = PowerLaw(fit["a"], fit["alpha"], fit["c"], fit["r2"], fit["rmse"], 0)
-                ax.plot(
-                    grid,
-                    law(grid),
-                    "--",
-                    color=_COLORS[key.endswith("_on")],
-                    label=f"fit {key.removeprefix('domain_adapt_')}: "
-                    f"{fit['a']:.3g}·N^-{fit['alpha']:.3f} + {fit['c']:.3f} "
-                    f"(R² {fit['r2']:.3f})",
-                )
-        ax.set_xscale("log")
-        ax.set_xlabel(xlabels[x])
-        ax.set_ylabel("validation loss (NLL)")
-        ax.set_title(f"Validation loss vs {xlabels[x].split(' (')[0]}")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3, which="both")
-        save(fig, f"loss_vs_{stem}.png")
-
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharex=True)
-        for ax, metric in zip(axes, ("top1", "top5"), strict=True):
-            _scatter(ax, rows, x, metric)
-            ax.set_xscale("log")
-            ax.set_xlabel(xlabels[x])
-            ax.set_ylabel(f"validation {metric} accuracy")
-            ax.set_title(f"{metric} vs {stem}")
-            ax.grid(alpha=0.3, which="both")
-        axes[0].legend(fontsize=7)
-        save(fig, f"accuracy_vs_{stem}.png")
-
-    fig, axes = plt.subplots(1, len(rates), figsize=(4.6 * len(rates), 4.4), squeeze=False)
-    for ax, rps in zip(axes[0], rates, strict=True):
-        label = rps_label(rps)
-        _scatter(ax, rows, "top1", f"p50_ms_{label}rps", suffix=", p50", line=False)
-        _scatter(
-            ax,
-            rows,
-            "top1",
-            f"p99_ms_{label}rps",
-            hollow=True,
-            suffix=", p99",
-            names=False,
-            line=False,
-        )
-        ax.axhline(budget_ms, color="tab:red", linewidth=0.8, label=f"{budget_ms:g} ms budget")
-        ax.set_yscale("log")
-        ax.set_xlabel("validation top-1 accuracy")
-        ax.set_ylabel("latency (ms), queueing included")
-        ax.set_title(f"{label} requests/s (Poisson, open loop)")
-        ax.grid(alpha=0.3, which="both")
-    # The legend goes where there is something to explain (a slow rate may have no requests).
-    fullest = max(axes[0], key=lambda ax: len(ax.get_legend_handles_labels()[0]))
-    fullest.legend(fontsize=6)
-    save(fig, "latency_vs_accuracy.png")
-    return written
-
-
-def write_report(rows: Sequence[dict[str, Any]], cfg: ScalingConfig, out: Path) -> dict[str, Any]:
-    """``scaling.csv``, ``power_law.json``, the plots and ``recommendation.json``."""
-    rates = parse_rps(cfg.rps)
-    write_csv(rows, rates, out / "scaling.csv")
-    fits = fit_series(rows, cfg.fit_on)
-    _write_json_atomic(out / "power_law.json", fits)
-    for key, fit in fits.items():
-        if "error" in fit:
-            tqdm.write(f"power law ({key}): {fit['error']}", file=sys.stderr)
-    plots = write_plots(rows, fits, rates, cfg.budget_ms, out)
-    choice = recommend(rows, cfg.budget_ms, max(rates))
-    _write_json_atomic(out / "recommendation.json", choice)
-    return {
-        "members": [r["name"] for r in rows],
-        "csv": str(out / "scaling.csv"),
-        "plots": [str(p) for p in plots],
-        "power_law": {k: {m: v for m, v in f.items() if m != "points"} for k, f in fits.items()},
-        "recommendation": choice,
-    }
 
 
 # ----- the study -----
@@ -921,7 +527,7 @@ def _check_resume(cfg: ScalingConfig, out: Path) -> None:
                 f"{out} holds a study with other settings ({detail}); resume with the same "
                 "settings or use another --out"
             )
-    _write_json_atomic(path, current)
+    write_json_atomic(path, current)
 
 
 def run_study(cfg: ScalingConfig) -> dict[str, Any]:
@@ -933,7 +539,7 @@ def run_study(cfg: ScalingConfig) -> dict[str, Any]:
     from transformers import AutoConfig
 
     members = plan_members(cfg)
-    parse_rps(cfg.rps)
+    parse_rps(cfg.rps)  # a bad --rps fails now, not after the members have trained
     base = cfg.base_model or default_base_model()
     tokenizer = load_tokenizer(base)  # also forbids downloads from here on
     depth = int(AutoConfig.from_pretrained(base).num_hidden_layers)
@@ -960,7 +566,7 @@ def run_study(cfg: ScalingConfig) -> dict[str, Any]:
             tcfg = member_train_config(cfg, member, train_path, out)
             tokens = count_tokens(tcfg, tokenizer, labels)
         result = run_member(cfg, member, base, train_path, labels, val, tokens, out)
-        _write_json_atomic(path, result)
+        write_json_atomic(path, result)
         results.append(result)
         tqdm.write(
             f"{member.name}: val loss {result['val_loss']:.3f}, top-1 {result['top1']:.3f}, "
@@ -968,15 +574,6 @@ def run_study(cfg: ScalingConfig) -> dict[str, Any]:
             file=sys.stderr,
         )
     bar.close()
-    return write_report(results, cfg, out)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, "utf-8")
-    os.replace(tmp, path)
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    _write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    return write_report(
+        results, out, rates=parse_rps(cfg.rps), budget_ms=cfg.budget_ms, fit_on=cfg.fit_on
+    )

@@ -1,9 +1,12 @@
-"""Small helpers shared by training, evaluation and serving."""
+"""Small helpers shared by training, evaluation, serving and the scaling study."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,3 +26,20 @@ def threads_from_env(default: int = 1) -> int:
     """
     raw = os.environ.get("RANKER_THREADS", "")
     return int(raw) if raw.strip() else default
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8), creating its folder.
+
+    Written beside it and renamed into place, so that an interrupted process never leaves a
+    half-written file under the real name (a resumed study trusts every file it finds).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, "utf-8")
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON with sorted keys, as :func:`write_text_atomic` does."""
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")

@@ -19,18 +19,16 @@ from ranker.model import default_base_model, load_encoder
 from ranker.scaling import (
     ScalingConfig,
     TokenCounts,
-    csv_columns,
-    fit_power_law,
-    fit_series,
     open_loop_latency,
     param_counts,
     plan_members,
-    recommend,
     run_study,
     scratch_encoder,
     training_flops,
     truncated_encoder,
 )
+from ranker.scaling_fit import fit_power_law, fit_series, recommend
+from ranker.scaling_report import csv_columns
 from ranker.train import train as real_train
 
 PLOTS = (
