@@ -205,6 +205,9 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=2.0)
     parser.add_argument("--servers", type=int, default=1, help="ASGI server processes")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="pool processes per worker (INFERENCE_WORKERS)"
+    )
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL") or "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("live_bench needs REDIS_URL and a PostgreSQL DATABASE_URL")
@@ -226,13 +229,16 @@ def main() -> None:
                        DB_CONN_MAX_AGE="60")  # fmt: skip
         print(
             f"model: {ranker_dir}; {args.servers} ASGI server(s), {args.workers} worker(s) "
+            f"of {args.concurrency} pool process(es) "
             f"(RANKER_THREADS={env.get('RANKER_THREADS', '1')}, "
             f"RANKER_BACKEND={env.get('RANKER_BACKEND') or 'as stored'}); Redis; PostgreSQL; "
             f"a message every {args.every:g} s per agent for {args.seconds:g} s"
         )
         with ExitStack() as stack:
             workers = [
-                stack.enter_context(celery_worker(env, name=f"bench{i}"))
+                stack.enter_context(
+                    celery_worker(env, name=f"bench{i}", concurrency=args.concurrency)
+                )
                 for i in range(args.workers)
             ]
             bases = [

@@ -126,8 +126,14 @@ def write_plots(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     written: list[Path] = []
+
+    def log_scale(ax: Any, which: str) -> None:
+        # Matplotlib labels the minor ticks of a short log axis, and those labels run together.
+        getattr(ax, f"set_{which}scale")("log")
+        getattr(ax, f"{which}axis").set_minor_formatter(NullFormatter())
 
     def save(fig: Any, name: str) -> None:
         fig.tight_layout()
@@ -159,7 +165,7 @@ def write_plots(
                     f"{fit['a']:.3g}·N^-{fit['alpha']:.3f} + {fit['c']:.3f} "
                     f"(R² {fit['r2']:.3f})",
                 )
-        ax.set_xscale("log")
+        log_scale(ax, "x")
         ax.set_xlabel(xlabels[x])
         ax.set_ylabel("validation loss (NLL)")
         ax.set_title(f"Validation loss vs {xlabels[x].split(' (')[0]}")
@@ -170,7 +176,7 @@ def write_plots(
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharex=True)
         for ax, metric in zip(axes, ("top1", "top5"), strict=True):
             _scatter(ax, rows, x, metric)
-            ax.set_xscale("log")
+            log_scale(ax, "x")
             ax.set_xlabel(xlabels[x])
             ax.set_ylabel(f"validation {metric} accuracy")
             ax.set_title(f"{metric} vs {stem}")
@@ -193,7 +199,7 @@ def write_plots(
             line=False,
         )
         ax.axhline(budget_ms, color="tab:red", linewidth=0.8, label=f"{budget_ms:g} ms budget")
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         ax.set_xlabel("validation top-1 accuracy")
         ax.set_ylabel("latency (ms), queueing included")
         ax.set_title(f"{label} requests/s (Poisson, open loop)")
