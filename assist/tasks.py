@@ -4,9 +4,10 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import task_prerun, worker_process_init, worker_ready
 from django.conf import settings
 from django.core.cache import cache
+from django.db import close_old_connections
 
 from assist.events import conversation_group, send_now
 from assist.fault_drill import fault_point
@@ -94,6 +95,18 @@ def suggestions_unavailable(conversation_id: int) -> None:
         conversation_group(conversation_id),
         {"type": "assist.status", "assist_available": False},
     )
+
+
+@task_prerun.connect
+def database_connection_check(sender: Task | None = None, **kwargs: Any) -> None:
+    """Keep the worker's database connection between tasks unless it is expired or broken.
+
+    What Django does at the start of each request (CONN_MAX_AGE, CONN_HEALTH_CHECKS); Celery's
+    fixup no longer closes it every time (CELERY_DB_REUSE_MAX). Not for eager tasks: they run
+    inside the caller's request or transaction, whose connection is not ours to close.
+    """
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()
 
 
 @worker_process_init.connect
