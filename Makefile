@@ -49,6 +49,7 @@ BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 bench: venv
 	$(PY) bench/ranker_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
+	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 50 --seconds 60 --concurrency 2
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2
 	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 200000 --picks 1000000
 
