@@ -202,7 +202,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fixup closes every database connection before and after each task unless
 # this is set, and a new PostgreSQL connection cost about 9 ms of every ranking here (measured
-# in the worker). Set, a worker keeps its connection (Celery still recycles it every 2 x N
+# in the worker). Set, a worker keeps its connection (Celery still recycles it about every N
 # tasks), and assist.tasks applies Django's own rules at each task start: CONN_MAX_AGE and the
 # health check, so an expired or broken connection is replaced, not used.
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
