@@ -1,15 +1,20 @@
 """What the fault drills share: a private Redis they may kill, the live stack's environment,
-and helpers that read what the worker logged. Everything runs on loopback and is bounded.
+an agent's panel socket, and helpers that post a customer message and read what the worker
+logged. Everything runs on loopback and is bounded.
 """
 
+import contextlib
+import json
 import re
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import redis
+import requests
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 
@@ -88,3 +93,71 @@ def wait_for_log(tmp_path: Path, text: str, *, timeout: float, name: str = "w1")
 
 def settle(seconds: float) -> None:
     time.sleep(seconds)
+
+
+class Panel:
+    """What panel.js does with its socket: reconnect with backoff, subscribe, keep frames."""
+
+    def __init__(self, url: str, origin: str, token: str, conversation_id: int) -> None:
+        self.url, self.origin, self.token = url, origin, token
+        self.conversation_id = conversation_id
+        self.socket = None
+        self._sockets = contextlib.ExitStack()
+
+    def connect(self, *, timeout: float) -> dict:
+        """(Re)connect and subscribe; returns the `state` frame."""
+        from websockets.sync.client import connect
+
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            try:
+                self.socket = self._sockets.enter_context(
+                    connect(
+                        self.url,
+                        origin=self.origin,
+                        additional_headers={"Authorization": f"Token {self.token}"},
+                        open_timeout=5,
+                    )
+                )
+                self.next("ready", timeout=10)
+                self.send(type="subscribe", conversation=self.conversation_id)
+                return self.next("state", timeout=10)
+            except Exception as error:  # refused, closed or timed out: try again
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the panel could not reconnect: {error!r}") from error
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def send(self, **frame) -> None:
+        self.socket.send(json.dumps(frame))
+
+    def next(self, kind: str, *, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if frame["type"] == kind:
+                return frame
+
+    def close(self) -> None:
+        self._sockets.close()
+
+    def alive(self) -> bool:
+        try:
+            self.send(type="ping")
+            self.next("pong", timeout=5)
+            return True
+        except Exception:
+            return False
+
+
+def post_customer_message(base: str, token: str, conversation_id: int, text: str) -> int:
+    """POST a customer message through the REST API; returns its id."""
+    posted = requests.post(
+        f"{base}/api/conversations/{conversation_id}/messages",
+        json={"role": "customer", "text": text, "client_id": str(uuid.uuid4())},
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+    return int(posted.json()["id"])

@@ -8,13 +8,18 @@ message stored, and leave the worker serving.
 
 import json
 import os
-import uuid
 
 import pytest
-import requests
 
 from assist.models import Message, Suggestion
-from tests.faults.conftest import deliveries, settle, wait_for_log, worker_log
+from tests.faults.conftest import (
+    Panel,
+    deliveries,
+    post_customer_message,
+    settle,
+    wait_for_log,
+    worker_log,
+)
 from tests.live import asgi_server, celery_worker, free_port, live_env
 
 pytestmark = [
@@ -27,8 +32,6 @@ pytestmark = [
 def test_a_ranking_that_always_kills_the_worker_stops_and_is_recorded_as_failed(
     private_redis, drill_agent, demo_ranker_dir, tmp_path
 ):
-    from websockets.sync.client import connect
-
     _, conversation, token = drill_agent
     env = live_env(
         redis_url=private_redis.url,
@@ -39,25 +42,15 @@ def test_a_ranking_that_always_kills_the_worker_stops_and_is_recorded_as_failed(
     )
     port = free_port()
     with celery_worker(env) as worker, asgi_server(env, port) as base:
-        with connect(
-            f"ws://127.0.0.1:{port}/ws/assist/",
-            origin=base,
-            additional_headers={"Authorization": f"Token {token}"},
-        ) as socket:
-            socket.recv(timeout=10)  # ready
-            socket.send(json.dumps({"type": "subscribe", "conversation": conversation.pk}))
-            assert json.loads(socket.recv(timeout=10))["type"] == "state"
-            posted = requests.post(
-                f"{base}/api/conversations/{conversation.pk}/messages",
-                json={"role": "customer", "text": "poison", "client_id": str(uuid.uuid4())},
-                headers={"Authorization": f"Token {token}"},
-                timeout=10,
-            )
-            assert posted.status_code == 201
-            message_id = posted.json()["id"]
+        panel = Panel(f"ws://127.0.0.1:{port}/ws/assist/", base, token, conversation.pk)
+        try:
+            panel.connect(timeout=10)
+            message_id = post_customer_message(base, token, conversation.pk, "poison")
             wait_for_log(tmp_path, f"message {message_id} abandoned after 2 attempts", timeout=120)
-            status = json.loads(socket.recv(timeout=10))
+            status = json.loads(panel.socket.recv(timeout=10))
             assert status == {"type": "status", "assist_available": False}
+        finally:
+            panel.close()
 
         settle(5)  # long enough for a fifth delivery, were there one
         log = worker_log(tmp_path)

@@ -7,8 +7,6 @@ reconnected by themselves: a new customer message is ranked and pushed, and a pi
 worker is stored. No stored message or pick is lost.
 """
 
-import contextlib
-import json
 import os
 import time
 import uuid
@@ -17,6 +15,7 @@ import pytest
 import requests
 
 from assist.models import Message, Pick
+from tests.faults.conftest import Panel
 from tests.live import asgi_server, celery_worker, free_port, live_env
 
 pytestmark = [
@@ -24,59 +23,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)"),
 ]
-
-
-class Panel:
-    """What panel.js does with its socket: reconnect with backoff, subscribe, keep frames."""
-
-    def __init__(self, url: str, origin: str, token: str, conversation_id: int) -> None:
-        self.url, self.origin, self.token = url, origin, token
-        self.conversation_id = conversation_id
-        self.socket = None
-        self._sockets = contextlib.ExitStack()
-
-    def connect(self, *, timeout: float) -> dict:
-        """(Re)connect and subscribe; returns the `state` frame."""
-        from websockets.sync.client import connect
-
-        deadline = time.monotonic() + timeout
-        delay = 0.2
-        while True:
-            try:
-                self.socket = self._sockets.enter_context(
-                    connect(
-                        self.url,
-                        origin=self.origin,
-                        additional_headers={"Authorization": f"Token {self.token}"},
-                        open_timeout=5,
-                    )
-                )
-                self.next("ready", timeout=10)
-                self.send(type="subscribe", conversation=self.conversation_id)
-                return self.next("state", timeout=10)
-            except Exception as error:  # refused, closed or timed out: try again
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the panel could not reconnect: {error!r}") from error
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-
-    def send(self, **frame) -> None:
-        self.socket.send(json.dumps(frame))
-
-    def next(self, kind: str, *, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if frame["type"] == kind:
-                return frame
-
-    def alive(self) -> bool:
-        try:
-            self.send(type="ping")
-            self.next("pong", timeout=5)
-            return True
-        except Exception:
-            return False
 
 
 def post(base: str, path: str, token: str, body: dict) -> requests.Response:
@@ -155,7 +101,7 @@ def test_redis_restart_loses_nothing_and_everything_reconnects(
             client_id="pick-after-restart",
         )
         assert panel.next("ack", timeout=60)["client_id"] == "pick-after-restart"
-        panel._sockets.close()
+        panel.close()
         assert worker.poll() is None  # the same worker process, reconnected
 
     texts = list(Message.objects.filter(conversation=conversation).values_list("id", flat=True))

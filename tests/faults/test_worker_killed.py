@@ -7,17 +7,21 @@ the task at once) and the whole worker (its unacknowledged message comes back to
 after the broker's visibility timeout) are killed.
 """
 
-import json
 import os
 import signal
 import subprocess
-import uuid
 
 import pytest
 import requests
 
 from assist.models import Pick, Suggestion
-from tests.faults.conftest import deliveries, wait_for_log, worker_log
+from tests.faults.conftest import (
+    Panel,
+    deliveries,
+    post_customer_message,
+    wait_for_log,
+    worker_log,
+)
 from tests.live import asgi_server, celery_worker, free_port, live_env, wait_for
 
 pytestmark = [
@@ -32,29 +36,9 @@ def pool_processes(worker: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def post_customer_message(base: str, token: str, conversation_id: int) -> int:
-    posted = requests.post(
-        f"{base}/api/conversations/{conversation_id}/messages",
-        json={"role": "customer", "text": "my card was stolen", "client_id": str(uuid.uuid4())},
-        headers={"Authorization": f"Token {token}"},
-        timeout=10,
-    )
-    assert posted.status_code == 201
-    return posted.json()["id"]
-
-
-def next_frame(socket, kind: str, *, timeout: float) -> dict:
-    while True:
-        frame = json.loads(socket.recv(timeout=timeout))
-        if frame["type"] == kind:
-            return frame
-
-
 def test_a_pool_process_killed_mid_ranking_and_one_dying_after_a_pick(
     private_redis, drill_agent, demo_ranker_dir, tmp_path
 ):
-    from websockets.sync.client import connect
-
     _, conversation, token = drill_agent
     env = live_env(
         redis_url=private_redis.url,
@@ -64,38 +48,32 @@ def test_a_pool_process_killed_mid_ranking_and_one_dying_after_a_pick(
     )
     port = free_port()
     with celery_worker(env) as worker, asgi_server(env, port) as base:
-        with connect(
-            f"ws://127.0.0.1:{port}/ws/assist/",
-            origin=base,
-            additional_headers={"Authorization": f"Token {token}"},
-        ) as socket:
-            next_frame(socket, "ready", timeout=10)
-            socket.send(json.dumps({"type": "subscribe", "conversation": conversation.pk}))
-            next_frame(socket, "state", timeout=10)
-
-            message_id = post_customer_message(base, token, conversation.pk)
+        panel = Panel(f"ws://127.0.0.1:{port}/ws/assist/", base, token, conversation.pk)
+        try:
+            panel.connect(timeout=10)
+            message_id = post_customer_message(base, token, conversation.pk, "my card was stolen")
             wait_for_log(tmp_path, "fault drill: sleep at rank", timeout=60)
             [pool] = pool_processes(worker)
             os.kill(pool, signal.SIGKILL)  # in the middle of the (slow) ranking
-            frame = next_frame(socket, "suggestions", timeout=120)
+            frame = panel.next("suggestions", timeout=120)
             assert frame["message"] == message_id
 
-            item = frame["items"][0]
-            pick = {
-                "type": "pick",
-                "conversation": conversation.pk,
-                "suggestion": frame["suggestion"],
-                "template": item["key"],
-                "rank": 1,
-                "action": "inserted",
-                "client_id": "pick-once",
-            }
-            socket.send(json.dumps(pick))
-            ack = next_frame(socket, "ack", timeout=60)
+            panel.send(
+                type="pick",
+                conversation=conversation.pk,
+                suggestion=frame["suggestion"],
+                template=frame["items"][0]["key"],
+                rank=1,
+                action="inserted",
+                client_id="pick-once",
+            )
+            ack = panel.next("ack", timeout=60)
             # The pool process died after storing it, before acknowledging the task: the
             # redelivered task finds the row and acknowledges it again, storing nothing twice.
-            again = next_frame(socket, "ack", timeout=120)
+            again = panel.next("ack", timeout=120)
             assert ack["id"] == again["id"]
+        finally:
+            panel.close()
 
         log = worker_log(tmp_path)
         assert deliveries(log, "rank") == 2
@@ -125,7 +103,7 @@ def test_a_whole_worker_killed_mid_ranking_the_next_worker_ranks(
     port = free_port()
     with asgi_server(env, port) as base:
         with celery_worker(env, name="doomed") as doomed:
-            message_id = post_customer_message(base, token, conversation.pk)
+            message_id = post_customer_message(base, token, conversation.pk, "my card was stolen")
             wait_for_log(tmp_path, "fault drill: sleep at rank", timeout=60, name="doomed")
             for pid in [*pool_processes(doomed), doomed.pid]:
                 os.kill(pid, signal.SIGKILL)
