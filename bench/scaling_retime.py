@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ranker.data import read_catalog
 from ranker.model import default_base_model, load_tokenizer
-from ranker.scaling import ScalingConfig, member_latency, prepare_splits, validation_set
+from ranker.scaling import load_study_config, member_latency, prepare_splits, validation_set
 from ranker.serving import Ranker
 from ranker.utils import write_json_atomic
 
@@ -35,10 +34,7 @@ def main() -> None:
     parser.add_argument("members", nargs="+", help="member names, e.g. L4 L6")
     args = parser.parse_args()
     out = Path(args.out)
-    study = json.loads((out / "study.json").read_text("utf-8"))
-    fields = {f.name for f in dataclasses.fields(ScalingConfig)}
-    cfg = ScalingConfig(**{k: v for k, v in study.items() if k in fields}, out=str(out))
-    cfg = dataclasses.replace(cfg, backend=args.backend)
+    cfg = dataclasses.replace(load_study_config(out), backend=args.backend)
     tokenizer = load_tokenizer(cfg.base_model or default_base_model())
     labels = [c.key for c in read_catalog(cfg.catalog)]
     val = validation_set(prepare_splits(cfg, out)[1], tokenizer, labels, cfg)

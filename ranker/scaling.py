@@ -530,6 +530,12 @@ def _check_resume(cfg: ScalingConfig, out: Path) -> None:
     write_json_atomic(path, current)
 
 
+def load_study_config(out: Path) -> ScalingConfig:
+    """The settings of the study in ``out``, from its ``study.json`` (for tools that read it)."""
+    saved = json.loads((out / "study.json").read_text("utf-8"))
+    return ScalingConfig(**saved, out=str(out))
+
+
 def run_study(cfg: ScalingConfig) -> dict[str, Any]:
     """Train, validate and time every member not yet done, then write the report.
 
