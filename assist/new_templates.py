@@ -5,6 +5,7 @@ only in a process that meets a template the model does not know, once.
 """
 
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -39,24 +40,23 @@ def rank_with_new_templates(
     ranked_all: list[tuple[str, float]],
     new_keys: list[str],
     *,
+    templates: Mapping[str, ResponseTemplate],
     k: int,
 ) -> list[tuple[str, float]]:
     """The classifier's full ranking blended with the templates it does not know; top `k`.
 
-    The retriever compares the context with every candidate (embeddings of template texts are
-    cached, so after the first call only the context is embedded).
+    `templates`: the active catalog by key (every candidate is in it). The retriever compares
+    the context with every candidate (embeddings of template texts are cached, so after the
+    first call only the context is embedded).
     """
     from ranker.retriever import blend_new_templates, template_text
 
-    candidates = [key for key, _ in ranked_all] + list(new_keys)
-    rows = list(
-        ResponseTemplate.objects.filter(key__in=candidates).values_list("key", "title", "body")
-    )
-    texts = [template_text(title, body) for _, title, body in rows]
+    candidates = [templates[key] for key, _ in ranked_all] + [templates[key] for key in new_keys]
+    texts = [template_text(t.title, t.body) for t in candidates]
     similarities = _retriever(ranker).similarities([context], texts)[0]
     return blend_new_templates(
         ranked_all,
-        {row[0]: float(s) for row, s in zip(rows, similarities, strict=True)},
+        {t.key: float(s) for t, s in zip(candidates, similarities, strict=True)},
         set(new_keys),
         k=k,
         weight=settings.NEW_TEMPLATE_WEIGHT,

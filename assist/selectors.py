@@ -1,5 +1,6 @@
 """Reads for panels and the API, shaped as the protocol's frames (docs/protocol.md)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -40,14 +41,21 @@ def _item(
     }
 
 
-def suggestion_frame(suggestion: Suggestion, *, sent: set[str] | None = None) -> dict[str, Any]:
+def suggestion_frame(
+    suggestion: Suggestion,
+    *,
+    sent: set[str] | None = None,
+    templates: Mapping[str, ResponseTemplate] | None = None,
+) -> dict[str, Any]:
     """The body of a `suggestions` frame: the stored list, rendered for its conversation.
 
-    `sent`: the keys already sent in the conversation, when the caller has them at hand.
+    `sent`: the keys already sent in the conversation, and `templates`: the templates by key
+    (at least the listed ones), when the caller has them at hand.
     """
     conversation = suggestion.conversation
-    keys = [item["key"] for item in suggestion.items]
-    templates = ResponseTemplate.objects.in_bulk(keys, field_name="key")
+    if templates is None:
+        keys = [item["key"] for item in suggestion.items]
+        templates = ResponseTemplate.objects.in_bulk(keys, field_name="key")
     values = placeholder_values(conversation)
     if sent is None:
         sent = sent_template_keys(conversation)

@@ -30,10 +30,14 @@ def _delivery_count(task: Task) -> int:
     acks_late + reject_on_worker_lost put a message back when its worker process dies, so a
     message that kills the process every time would come back for ever; the count, in the cache
     all workers share, bounds that. If the cache is unreachable, count it as the first.
+    The broker marks a message it puts back as redelivered, so a first delivery, nearly every
+    one, costs no round trip: counting starts at the second.
     """
+    if not (task.request.delivery_info or {}).get("redelivered"):
+        return 1
     key = f"assist.deliveries.{task.request.id}"
     try:
-        cache.add(key, 0, timeout=DELIVERY_COUNT_TTL_S)
+        cache.add(key, 1, timeout=DELIVERY_COUNT_TTL_S)
         return int(cache.incr(key))
     except Exception:
         logger.warning("delivery not counted: the cache is unreachable")

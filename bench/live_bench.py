@@ -61,12 +61,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def agent_loop(
-    url: str, token: str, conversation_id: int, seconds: float, every: float, results: list
+    url: str,
+    token: str,
+    conversation_id: int,
+    seconds: float,
+    every: float,
+    results: list,
+    everyone_ready: asyncio.Barrier,
 ) -> None:
     headers = {"Authorization": f"Token {token}", "Origin": "http://127.0.0.1"}
     async with websockets.connect(url, additional_headers=headers, max_size=2**22) as socket:
         json.loads(await socket.recv())  # ready
         await socket.send(json.dumps({"type": "subscribe", "conversation": conversation_id}))
+        while json.loads(await socket.recv())["type"] != "state":
+            pass
+        # Messages start once every panel is connected and subscribed: what is measured is a
+        # steady load, not 50 logins at the same instant.
+        await everyone_ready.wait()
         sent_at: dict[str, float] = {}
         sent_wall: dict[str, float] = {}
         message_ids: dict[int, str] = {}
@@ -158,9 +169,10 @@ def run_level(bases: list[str], count: int, seconds: float, every: float) -> dic
     results: list = []
 
     async def main() -> None:
+        everyone_ready = asyncio.Barrier(len(agents))
         await asyncio.gather(
             *(
-                agent_loop(urls[i % len(urls)], token, cid, seconds, every, results)
+                agent_loop(urls[i % len(urls)], token, cid, seconds, every, results, everyone_ready)
                 for i, (token, cid) in enumerate(agents)
             )
         )

@@ -19,7 +19,3 @@ def template_search(
             Q(key__icontains=word) | Q(title__icontains=word) | Q(body__icontains=word)
         )
     return templates.order_by("category", "key")
-
-
-def active_template_keys() -> list[str]:
-    return list(ResponseTemplate.objects.filter(is_active=True).values_list("key", flat=True))

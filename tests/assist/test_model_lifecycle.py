@@ -63,6 +63,67 @@ def test_deactivated_templates_are_never_suggested(
     assert len(keys) == settings.SUGGESTION_K
 
 
+def test_a_catalog_write_that_bypasses_the_services_reaches_the_next_ranking(
+    agent_user, catalog, demo_ranker_dir, settings, django_capture_on_commit_callbacks
+):
+    """Workers keep the active catalog in memory: a change made anyhow (here a shell's
+    queryset.update, no service, no revision) must be in the very next ranking and its push."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from assist.events import conversation_group
+
+    settings.RANKER_DIR = demo_ranker_dir
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    text = "I lost my card, please block it"
+    first = suggestion_create(
+        message_id=factories.MessageFactory(conversation=conversation, text=text).pk
+    )
+    shown = [item["key"] for item in first.items]
+    ResponseTemplate.objects.filter(key=shown[0]).update(is_active=False)
+    ResponseTemplate.objects.filter(key=shown[1]).update(title="Renamed in a shell")
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(conversation_group(conversation.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = suggestion_create(
+            message_id=factories.MessageFactory(conversation=conversation, text=text).pk
+        )
+    frame = async_to_sync(layer.receive)(channel)["frame"]
+    assert frame["suggestion"] == again.pk
+    titles = {item["key"]: item["title"] for item in frame["items"]}
+    assert shown[0] not in titles
+    assert titles[shown[1]] == "Renamed in a shell"
+
+
+def test_rankings_that_race_for_a_sequence_number_both_store(
+    agent_user, catalog, demo_ranker_dir, settings, monkeypatch
+):
+    """No lock orders two rankings of one conversation: the one that loses the race for a
+    sequence number (the unique constraint says so) reads again and takes the next."""
+    from assist.services import suggestions
+
+    settings.RANKER_DIR = demo_ranker_dir
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    earlier = factories.MessageFactory(conversation=conversation, text="hello")
+    message = factories.MessageFactory(conversation=conversation, text="my card is late")
+    insert = suggestions._one_statement
+
+    def a_rival_stores_first():  # between this ranking's read of the last seq and its insert
+        if not conversation.suggestions.exists():
+            factories.SuggestionFactory(conversation=conversation, message=earlier, seq=1)
+        return insert()
+
+    monkeypatch.setattr(suggestions, "_one_statement", a_rival_stores_first)
+    stored = suggestion_create(message_id=message.pk)
+    assert stored.seq == 2
+    assert list(conversation.suggestions.values_list("message", "seq")) == [
+        (earlier.pk, 1),
+        (message.pk, 2),
+    ]
+
+
 def test_promote_then_roll_back_returns_to_the_previous_version(tmp_path):
     old = version_at(tmp_path / "a", "a", active=True)
     new = version_at(tmp_path / "b", "b")
