@@ -21,7 +21,7 @@ from assist.events import agent_group, conversation_group
 from assist.health import inference_available
 from assist.models import Conversation
 from assist.roles import AGENT, SUPERVISOR, user_roles
-from assist.services.conversations import InvalidInput, message_ingest
+from assist.services.conversations import Ingested, InvalidInput, message_ingest
 from assist.services.picks import ack_kind, pick_submit, pick_validate
 from assist.tokens import parse_authorization, token_user
 
@@ -71,8 +71,7 @@ def _roles(user: Any) -> frozenset[str]:
     return user_roles(user)
 
 
-@database_sync_to_async
-def _conversation(user: Any, conversation_id: Any, *, write: bool) -> Conversation:
+def _conversation_for(user: Any, conversation_id: Any, *, write: bool) -> Conversation:
     if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
         raise FrameError("invalid", "'conversation' must be a conversation id")
     try:
@@ -81,6 +80,17 @@ def _conversation(user: Any, conversation_id: Any, *, write: bool) -> Conversati
         raise FrameError("not_found", "no such conversation") from error
     except PermissionDenied as error:
         raise FrameError("forbidden", str(error)) from error
+
+
+_conversation = database_sync_to_async(_conversation_for)
+
+
+@database_sync_to_async
+def _message_ingest(user: Any, conversation_id: Any, **fields: Any) -> Ingested:
+    # The access check and the write in one trip to the database thread: each trip costs a
+    # thread hand-off and a connection health check, and a message is the loop's hot path.
+    conversation = _conversation_for(user, conversation_id, write=True)
+    return message_ingest(conversation=conversation, **fields)
 
 
 class AssistConsumer(AsyncWebsocketConsumer):
@@ -211,12 +221,12 @@ class AssistConsumer(AsyncWebsocketConsumer):
             )
 
     async def _message(self, frame: dict[str, Any]) -> None:
-        conversation = await _conversation(self.user, frame.get("conversation"), write=True)
         template = frame.get("template")
         if template is not None and not isinstance(template, str):
             raise FrameError("invalid", "'template' must be a template key")
-        ingested = await database_sync_to_async(message_ingest)(
-            conversation=conversation,
+        ingested = await _message_ingest(
+            self.user,
+            frame.get("conversation"),
             role=_field(frame, "role", str),
             text=_field(frame, "text", str),
             client_id=_field(frame, "client_id", str),

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assist.db import single_statement
 from assist.experiments import assign_arm, suggestions_enabled
 from assist.health import inference_available
 from assist.models import Conversation, Message
@@ -137,8 +138,9 @@ def message_ingest(
         raise InvalidInput("the conversation is closed")
 
     sent_at = timezone.now()
+    review = _reply_review_fields(conversation, template, sent_at) if template else {}
     try:
-        with transaction.atomic():
+        with single_statement():
             message = Message.objects.create(
                 conversation=conversation,
                 role=role,
@@ -146,12 +148,13 @@ def message_ingest(
                 template=template,
                 client_id=client_id,
                 sent_at=sent_at,
-                **(_reply_review_fields(conversation, template, sent_at) if template else {}),
+                **review,
             )
-            if role == Message.Role.CUSTOMER and suggestions_enabled(conversation):
-                transaction.on_commit(lambda: rank_enqueue(message))
     except IntegrityError:
         # The same client id again: a retry after a lost ack. Store nothing twice.
         message = Message.objects.get(conversation=conversation, client_id=client_id)
         return Ingested(message=message, created=False)
+    if role == Message.Role.CUSTOMER and suggestions_enabled(conversation):
+        # Right away in autocommit mode; after the caller's transaction, if one is open.
+        transaction.on_commit(lambda: rank_enqueue(message))
     return Ingested(message=message, created=True)

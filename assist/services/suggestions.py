@@ -2,13 +2,13 @@
 
 import logging
 import time
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Exists, OuterRef, Subquery
 
+from assist.db import single_statement
 from assist.events import conversation_group, send_event_on_commit
 from assist.experiments import arm_model_version, suggestions_enabled
 from assist.inference import active_model_version_pk, serving_ranker
@@ -158,7 +158,7 @@ def _store(
         if stale:
             return None
         try:
-            with _one_statement():
+            with single_statement():
                 return Suggestion.objects.create(
                     conversation=conversation,
                     message=message,
@@ -171,10 +171,3 @@ def _store(
             if Suggestion.objects.filter(message=message).exists():
                 return None
     raise RuntimeError(f"no free sequence number after {STORE_ATTEMPTS} attempts")
-
-
-def _one_statement() -> AbstractContextManager[Any]:
-    """A savepoint when a caller's transaction is open (eager mode, tests), so that a failed
-    insert does not break it; nothing in the worker's autocommit mode, where one statement
-    is atomic by itself and BEGIN and COMMIT would be two more round trips."""
-    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()

@@ -108,14 +108,14 @@ def test_rankings_that_race_for_a_sequence_number_both_store(
     conversation = factories.ConversationFactory(assigned_agent=agent_user)
     earlier = factories.MessageFactory(conversation=conversation, text="hello")
     message = factories.MessageFactory(conversation=conversation, text="my card is late")
-    insert = suggestions._one_statement
+    insert = suggestions.single_statement
 
     def a_rival_stores_first():  # between this ranking's read of the last seq and its insert
         if not conversation.suggestions.exists():
             factories.SuggestionFactory(conversation=conversation, message=earlier, seq=1)
         return insert()
 
-    monkeypatch.setattr(suggestions, "_one_statement", a_rival_stores_first)
+    monkeypatch.setattr(suggestions, "single_statement", a_rival_stores_first)
     stored = suggestion_create(message_id=message.pk)
     assert stored.seq == 2
     assert list(conversation.suggestions.values_list("message", "seq")) == [

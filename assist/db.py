@@ -1,0 +1,17 @@
+"""A database helper the write services share."""
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from django.db import transaction
+
+
+def single_statement() -> AbstractContextManager[Any]:
+    """Around one INSERT whose IntegrityError the caller handles (a duplicate, a lost race).
+
+    A savepoint when a transaction is already open (a request's, a test's, eager mode), so
+    that the failed statement does not break it; nothing in autocommit mode (the workers, the
+    WebSocket consumer), where one statement is atomic by itself and `transaction.atomic()`
+    would add BEGIN and COMMIT: two more round trips on the live loop's hot path.
+    """
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
