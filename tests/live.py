@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +62,18 @@ def live_env(*, redis_url: str, ranker_dir: Path, **extra: str) -> dict[str, str
     )
     env.update(extra)
     return env
+
+
+def post_customer_message(base: str, token: str, conversation_id: int, text: str) -> int:
+    """POST a customer message through the REST API, as the extension does; returns its id."""
+    posted = requests.post(
+        f"{base}/api/conversations/{conversation_id}/messages",
+        json={"role": "customer", "text": text, "client_id": str(uuid.uuid4())},
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+    return int(posted.json()["id"])
 
 
 def wait_for(predicate, *, timeout: float, what: str) -> None:

@@ -3,17 +3,22 @@
 import os
 import shutil
 import time
-import uuid
 
 import pytest
-import requests
 from django.core.management import call_command
 
 from assist.models import Message, ModelVersion, Suggestion
 from assist.services.model_versions import model_version_activate
 from assist.tokens import token_issue
 from tests import factories
-from tests.live import asgi_server, celery_worker, free_port, live_env, wait_for
+from tests.live import (
+    asgi_server,
+    celery_worker,
+    free_port,
+    live_env,
+    post_customer_message,
+    wait_for,
+)
 from tests.tiny_models import DEMO_CATALOG
 
 pytestmark = [
@@ -44,17 +49,7 @@ def test_flipping_the_active_version_while_messages_flow_fails_none(demo_ranker_
         for i, conversation in enumerate(conversations):
             if i == MESSAGES // 2:
                 model_version_activate(version=new)
-            response = requests.post(
-                f"{base}/api/conversations/{conversation.pk}/messages",
-                json={
-                    "role": "customer",
-                    "text": "my card is lost",
-                    "client_id": str(uuid.uuid4()),
-                },
-                headers={"Authorization": f"Token {token}"},
-                timeout=10,
-            )
-            assert response.status_code == 201, response.text
+            post_customer_message(base, token, conversation.pk, "my card is lost")
             time.sleep(0.2)
         wait_for(
             lambda: Suggestion.objects.count() == MESSAGES, timeout=120, what="every suggestion"
@@ -63,12 +58,7 @@ def test_flipping_the_active_version_while_messages_flow_fails_none(demo_ranker_
         late = factories.ConversationFactory(assigned_agent=agent)
         deadline = time.monotonic() + 60
         while True:
-            requests.post(
-                f"{base}/api/conversations/{late.pk}/messages",
-                json={"role": "customer", "text": "hello", "client_id": str(uuid.uuid4())},
-                headers={"Authorization": f"Token {token}"},
-                timeout=10,
-            )
+            post_customer_message(base, token, late.pk, "hello")
             time.sleep(0.5)
             latest = Suggestion.objects.filter(conversation=late).order_by("-seq").first()
             if latest is not None and latest.model_version_id == new.pk:

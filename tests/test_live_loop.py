@@ -6,17 +6,23 @@ itself and keeps working.
 """
 
 import os
-import uuid
 
 import pytest
-import requests
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 
 from assist.models import Pick
 from assist.tokens import token_issue
 from tests import factories
-from tests.live import CHROMIUM, CHROMIUM_ARGS, asgi_server, celery_worker, free_port, live_env
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    asgi_server,
+    celery_worker,
+    free_port,
+    live_env,
+    post_customer_message,
+)
 from tests.tiny_models import DEMO_CATALOG
 
 pytestmark = [
@@ -48,16 +54,6 @@ def open_panel(page, base: str, conversation_id: int) -> None:
     page.fill("#id_password", "ann-pass")
     page.click("button[type=submit]")
     expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
-
-
-def post_customer_message(base: str, token: str, conversation_id: int, text: str) -> None:
-    response = requests.post(
-        f"{base}/api/conversations/{conversation_id}/messages",
-        json={"role": "customer", "text": text, "client_id": str(uuid.uuid4())},
-        headers={"Authorization": f"Token {token}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
 
 
 def test_message_to_suggestions_to_keyboard_pick_with_a_real_worker(live):

@@ -9,12 +9,10 @@ import re
 import shutil
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import redis
-import requests
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 
@@ -149,15 +147,3 @@ class Panel:
             return True
         except Exception:
             return False
-
-
-def post_customer_message(base: str, token: str, conversation_id: int, text: str) -> int:
-    """POST a customer message through the REST API; returns its id."""
-    posted = requests.post(
-        f"{base}/api/conversations/{conversation_id}/messages",
-        json={"role": "customer", "text": text, "client_id": str(uuid.uuid4())},
-        headers={"Authorization": f"Token {token}"},
-        timeout=10,
-    )
-    assert posted.status_code == 201, posted.text
-    return int(posted.json()["id"])

@@ -15,12 +15,11 @@ from assist.models import Message, Suggestion
 from tests.faults.conftest import (
     Panel,
     deliveries,
-    post_customer_message,
     settle,
     wait_for_log,
     worker_log,
 )
-from tests.live import asgi_server, celery_worker, free_port, live_env
+from tests.live import asgi_server, celery_worker, free_port, live_env, post_customer_message
 
 pytestmark = [
     pytest.mark.slow,

@@ -18,11 +18,17 @@ from assist.models import Pick, Suggestion
 from tests.faults.conftest import (
     Panel,
     deliveries,
-    post_customer_message,
     wait_for_log,
     worker_log,
 )
-from tests.live import asgi_server, celery_worker, free_port, live_env, wait_for
+from tests.live import (
+    asgi_server,
+    celery_worker,
+    free_port,
+    live_env,
+    post_customer_message,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.slow,
