@@ -104,11 +104,10 @@ def serving_ranker(
     global _serving
     if version is not None:
         return version, load_ranker(version)
-    serving = _serving
-    if active_pk is not None and serving is not None and serving.pk == active_pk:
-        return serving, load_ranker(serving)
-    wanted = active_model_version()
     previous = _serving
+    if active_pk is not None and previous is not None and previous.pk == active_pk:
+        return previous, load_ranker(previous)
+    wanted = active_model_version()
     if (
         wanted.pk in _loaded
         or previous is None

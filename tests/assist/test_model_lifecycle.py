@@ -36,15 +36,20 @@ def version_at(path, name: str, *, active: bool = False) -> ModelVersion:
     return model_version_activate(version=version) if active else version
 
 
+def rank_new_message(conversation, text: str):
+    """A new customer message, ranked in this process as a worker would rank it."""
+    return suggestion_create(
+        message_id=factories.MessageFactory(conversation=conversation, text=text).pk
+    )
+
+
 def test_deactivated_templates_are_never_suggested(
     agent_user, catalog, demo_ranker_dir, settings, catalog_admin_user
 ):
     settings.RANKER_DIR = demo_ranker_dir
     conversation = factories.ConversationFactory(assigned_agent=agent_user)
     text = "I lost my card, please block it"
-    first = suggestion_create(
-        message_id=factories.MessageFactory(conversation=conversation, text=text).pk
-    )
+    first = rank_new_message(conversation, text)
     shown = [item["key"] for item in first.items]
     templates_set_active(
         templates=ResponseTemplate.objects.filter(key__in=shown[:3]),
@@ -52,9 +57,7 @@ def test_deactivated_templates_are_never_suggested(
         user=catalog_admin_user,
     )
 
-    again = suggestion_create(
-        message_id=factories.MessageFactory(conversation=conversation, text=text).pk
-    )
+    again = rank_new_message(conversation, text)
     keys = [item["key"] for item in again.items]
     assert not set(keys) & set(shown[:3])
     assert set(keys) <= set(
@@ -76,9 +79,7 @@ def test_a_catalog_write_that_bypasses_the_services_reaches_the_next_ranking(
     settings.RANKER_DIR = demo_ranker_dir
     conversation = factories.ConversationFactory(assigned_agent=agent_user)
     text = "I lost my card, please block it"
-    first = suggestion_create(
-        message_id=factories.MessageFactory(conversation=conversation, text=text).pk
-    )
+    first = rank_new_message(conversation, text)
     shown = [item["key"] for item in first.items]
     ResponseTemplate.objects.filter(key=shown[0]).update(is_active=False)
     ResponseTemplate.objects.filter(key=shown[1]).update(title="Renamed in a shell")
@@ -87,9 +88,7 @@ def test_a_catalog_write_that_bypasses_the_services_reaches_the_next_ranking(
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(conversation_group(conversation.pk), channel)
     with django_capture_on_commit_callbacks(execute=True):
-        again = suggestion_create(
-            message_id=factories.MessageFactory(conversation=conversation, text=text).pk
-        )
+        again = rank_new_message(conversation, text)
     frame = async_to_sync(layer.receive)(channel)["frame"]
     assert frame["suggestion"] == again.pk
     titles = {item["key"]: item["title"] for item in frame["items"]}
