@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
 from django.utils import timezone
 
 from assist.models import ModelVersion
@@ -84,11 +83,6 @@ def _load_in_background(version: ModelVersion) -> None:
     threading.Thread(target=load, name=f"load-{version.pk}", daemon=True).start()
 
 
-def active_model_version_pk() -> Subquery:
-    """The active version's primary key as an expression, for a query the caller makes anyway."""
-    return Subquery(ModelVersion.objects.filter(is_active=True).values("pk")[:1])
-
-
 def serving_ranker(
     version: ModelVersion | None = None, *, active_pk: int | None = None
 ) -> tuple[ModelVersion, "Ranker"]:
@@ -98,8 +92,8 @@ def serving_ranker(
     changes, the process keeps ranking with the version it already has while the new one loads
     in a background thread, then switches; a ranking is never failed or held up by a swap, and
     the version returned is the one that really ranked (stored on the Suggestion).
-    `active_pk`, the active version's key as the caller just read it (`active_model_version_pk`),
-    spares the query when this process already serves that version.
+    `active_pk`, the active version's key as the caller just read it (in a statement it made
+    anyway), spares the query when this process already serves that version.
     """
     global _serving
     if version is not None:

@@ -2,16 +2,14 @@
 
 A worker ranks against the active catalog for every customer message; reading it from the
 database each time cost two queries a ranking (the keys, then the texts of the top K).
-Instead the caller reads `catalog_version()` as part of a query it makes anyway and passes
+Instead the caller reads `CATALOG_VERSION_SQL` as part of a query it makes anyway and passes
 the number here: the catalog is read again only when the database says it changed.
 """
 
 import threading
 from dataclasses import dataclass
 
-from django.db.models import Subquery
-
-from templates_app.models import CatalogVersion, ResponseTemplate
+from templates_app.models import ResponseTemplate
 
 
 @dataclass(frozen=True)
@@ -28,9 +26,9 @@ _cached: ActiveCatalog | None = None
 _lock = threading.Lock()
 
 
-def catalog_version() -> Subquery:
-    """The catalog's version as an expression, to annotate a query the caller makes anyway."""
-    return Subquery(CatalogVersion.objects.filter(pk=1).values("version")[:1])
+# The catalog's version as an SQL expression, for a statement the caller makes anyway (the
+# one row that migration 0002 creates and its triggers bump).
+CATALOG_VERSION_SQL = "(SELECT version FROM templates_app_catalogversion WHERE id = 1)"
 
 
 def active_catalog(version: int | None) -> ActiveCatalog:
