@@ -48,6 +48,7 @@ BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 
 bench: venv
 	$(PY) bench/ranker_bench.py
+	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/ranking_path_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 50 --seconds 60 --concurrency 2
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/live_bench.py --agents 1,50 --seconds 60 --concurrency 2
@@ -56,6 +57,7 @@ bench: venv
 
 bench-quick: venv
 	$(PY) bench/ranker_bench.py --quick
+	$(BENCH_ENV) $(PY) bench/ranking_path_bench.py --repeat 50
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 40 --every 5 --seconds 20 --servers 2 --workers 2
 	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 4000 --picks 20000

@@ -21,6 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Celery's Django fixup puts the working directory first on sys.path: work from this checkout
+# whatever the caller's directory, or another checkout's modules (and its servers and workers,
+# started from tests.live.ROOT) would be measured instead.
+os.chdir(ROOT)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assist.test_settings")
 
 import django  # noqa: E402

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 # The worker's hot path is three statements written by hand: the ORM's compiling and model
 # building cost about 10 ms of Python a ranking here, a third of the model's own time, and
 # every millisecond of it is paid once per customer message. Each statement runs as is on
-# PostgreSQL and SQLite; the tests run them on both.
+# PostgreSQL (production, CI) and SQLite (the embedded default); the suite passes on either.
 
 # Everything a ranking needs before the model runs: is the message stale (a newer customer
 # message) or ranked already, the conversation with its agent (for the placeholders) and

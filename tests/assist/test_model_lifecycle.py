@@ -123,6 +123,49 @@ def test_rankings_that_race_for_a_sequence_number_both_store(
     ]
 
 
+@pytest.mark.parametrize(
+    ("meanwhile", "stored"), [("agent", True), ("customer", False)], ids=["reply", "customer"]
+)
+def test_a_customer_message_during_the_ranking_drops_it_unstored_and_unpushed(
+    agent_user, catalog, demo_ranker_dir, settings, monkeypatch, meanwhile, stored,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """The INSERT's own condition: a newer customer message that came while the model ran
+    makes the list useless to the agent; an agent's reply does not."""
+    from assist.services import suggestions
+
+    settings.RANKER_DIR = demo_ranker_dir
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    message = factories.MessageFactory(conversation=conversation, text="my card is late")
+    insert = suggestions.single_statement
+
+    def a_message_arrives_first():  # after the model ran, before the list is stored
+        factories.MessageFactory(conversation=conversation, role=meanwhile, text="hello?")
+        return insert()
+
+    monkeypatch.setattr(suggestions, "single_statement", a_message_arrives_first)
+    with django_capture_on_commit_callbacks() as pushes:
+        result = suggestion_create(message_id=message.pk)
+    assert (result is not None, conversation.suggestions.count(), len(pushes)) == (
+        (True, 1, 1) if stored else (False, 0, 0)
+    )
+
+
+def test_a_message_with_a_newer_customer_message_is_not_ranked(
+    agent_user, catalog, demo_ranker_dir, settings, monkeypatch
+):
+    """Checked before the model runs, too: a task that waited behind a newer message."""
+    from assist.services import suggestions
+
+    settings.RANKER_DIR = demo_ranker_dir
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    late = factories.MessageFactory(conversation=conversation, text="my card is late")
+    factories.MessageFactory(conversation=conversation, text="hello?")
+    monkeypatch.setattr(suggestions, "serving_ranker", lambda *a, **k: pytest.fail("ranked"))
+    assert suggestion_create(message_id=late.pk) is None
+    assert not conversation.suggestions.exists()
+
+
 def test_promote_then_roll_back_returns_to_the_previous_version(tmp_path):
     old = version_at(tmp_path / "a", "a", active=True)
     new = version_at(tmp_path / "b", "b")
