@@ -22,8 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # Celery's Django fixup puts the working directory first on sys.path: work from this checkout
-# whatever the caller's directory, or another checkout's modules (and its servers and workers,
-# started from tests.live.ROOT) would be measured instead.
+# whatever the caller's directory, or another checkout's modules would be measured.
 os.chdir(ROOT)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assist.test_settings")
 
