@@ -149,9 +149,8 @@ def suggestion_create(*, message_id: int) -> Suggestion | None:
         return None
     if not job.ranked:
         return _rank_and_store(job)
-    existing = Suggestion.objects.select_related(
-        "conversation__assigned_agent", "model_version"
-    ).get(message_id=message_id)
+    existing = Suggestion.objects.select_related("model_version").get(message_id=message_id)
+    existing.conversation = job.conversation  # read already, with its agent, for the placeholders
     send_event_on_commit(
         conversation_group(job.conversation.pk),
         {"type": "assist.suggestions", "frame": suggestion_frame(existing)},

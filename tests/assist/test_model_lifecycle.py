@@ -166,6 +166,35 @@ def test_a_message_with_a_newer_customer_message_is_not_ranked(
     assert not conversation.suggestions.exists()
 
 
+def test_a_redelivered_ranking_pushes_the_stored_list_again(
+    agent_user, catalog, demo_ranker_dir, settings, django_capture_on_commit_callbacks
+):
+    """A task delivered twice stores one list; the second delivery pushes that one again,
+    rendered exactly as the selector renders the stored row for the conversation."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from assist.events import conversation_group
+    from assist.models import Suggestion
+    from assist.selectors import suggestion_frame
+
+    settings.RANKER_DIR = demo_ranker_dir
+    agent_user.first_name = "Dana"
+    agent_user.save(update_fields=["first_name"])
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    message = factories.MessageFactory(conversation=conversation, text="my card is late")
+    first = suggestion_create(message_id=message.pk)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(conversation_group(conversation.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = suggestion_create(message_id=message.pk)
+    frame = async_to_sync(layer.receive)(channel)["frame"]
+    assert again.pk == first.pk and conversation.suggestions.count() == 1
+    stored = Suggestion.objects.select_related("conversation__assigned_agent", "model_version")
+    assert frame == suggestion_frame(stored.get(pk=first.pk))
+
+
 def test_promote_then_roll_back_returns_to_the_previous_version(tmp_path):
     old = version_at(tmp_path / "a", "a", active=True)
     new = version_at(tmp_path / "b", "b")
