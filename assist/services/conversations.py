@@ -64,13 +64,15 @@ def rank_enqueue(message: Message) -> None:
 
     from assist.tasks import rank, suggestions_unavailable  # tasks import services: late
 
-    if not inference_available():
-        # Queued all the same: a worker that comes back ranks the newest message.
-        suggestions_unavailable(message.conversation_id)
     try:
         rank.delay(message.pk)
     except (OperationalError, ConnectionError, OSError):
         logger.warning("broker unreachable: no ranking for message %s", message.pk)
+        suggestions_unavailable(message.conversation_id)
+        return
+    # After the publish, so that the ranking does not wait for this read. Queued all the same:
+    # a worker that comes back ranks the newest message.
+    if not inference_available():
         suggestions_unavailable(message.conversation_id)
 
 
