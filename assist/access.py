@@ -35,13 +35,38 @@ def conversation_for_user(
         )
     except (Conversation.DoesNotExist, ValueError, TypeError) as error:
         raise Http404("No such conversation.") from error
-    roles = user_roles(user)
-    is_assignee = AGENT in roles and conversation.assigned_agent_id == user.pk
-    if is_assignee or getattr(user, "is_superuser", False):
-        return conversation
-    if SUPERVISOR in roles and not write:
-        return conversation
-    raise PermissionDenied("This conversation is not assigned to you.")
+    if write:
+        owner = write_owner(user)
+        if owner is ANY_OWNER or conversation.assigned_agent_id == owner:
+            return conversation
+    else:
+        roles = user_roles(user)
+        if (
+            SUPERVISOR in roles
+            or getattr(user, "is_superuser", False)
+            or (AGENT in roles and conversation.assigned_agent_id == user.pk)
+        ):
+            return conversation
+    raise PermissionDenied(NOT_YOURS)
+
+
+NOT_YOURS = "This conversation is not assigned to you."
+ANY_OWNER = None
+
+
+def write_owner(user: AnyUser) -> int | None:
+    """Whose conversations `user` may act in: an agent's own (their id), a superuser's any
+    (ANY_OWNER); PermissionDenied for everyone else (supervisors read but do not act).
+
+    The one rule for writes: conversation_for_user(write=True) applies it to a conversation it
+    has read, and the message write (assist/services/conversations.py) in its INSERT's
+    condition, so that a message costs one statement.
+    """
+    if getattr(user, "is_superuser", False):
+        return ANY_OWNER
+    if AGENT in user_roles(user):
+        return user.pk  # type: ignore[no-any-return]
+    raise PermissionDenied(NOT_YOURS)
 
 
 def review_conversations(user: AnyUser) -> QuerySet[Conversation]:

@@ -7,6 +7,8 @@ A frame that fails any check gets an `error` frame and changes nothing.
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -71,26 +73,37 @@ def _roles(user: Any) -> frozenset[str]:
     return user_roles(user)
 
 
-def _conversation_for(user: Any, conversation_id: Any, *, write: bool) -> Conversation:
-    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+def _conversation_id(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
         raise FrameError("invalid", "'conversation' must be a conversation id")
+    return value
+
+
+@contextmanager
+def _access_errors() -> Iterator[None]:
+    """assist/access.py's refusals as the `error` frames the protocol names."""
     try:
-        return access.conversation_for_user(user, conversation_id, write=write)
+        yield
     except Http404 as error:
         raise FrameError("not_found", "no such conversation") from error
     except PermissionDenied as error:
         raise FrameError("forbidden", str(error)) from error
 
 
-_conversation = database_sync_to_async(_conversation_for)
+@database_sync_to_async
+def _conversation(user: Any, conversation_id: Any, *, write: bool) -> Conversation:
+    conversation_id = _conversation_id(conversation_id)
+    with _access_errors():
+        return access.conversation_for_user(user, conversation_id, write=write)
 
 
 @database_sync_to_async
 def _message_ingest(user: Any, conversation_id: Any, **fields: Any) -> Ingested:
-    # The access check and the write in one trip to the database thread: each trip costs a
-    # thread hand-off and a connection health check, and a message is the loop's hot path.
-    conversation = _conversation_for(user, conversation_id, write=True)
-    return message_ingest(conversation=conversation, **fields)
+    # One trip to the database thread, one statement: message_ingest checks access in its
+    # INSERT (a message is the live loop's hot path).
+    conversation_id = _conversation_id(conversation_id)
+    with _access_errors():
+        return message_ingest(conversation_id=conversation_id, sender=user, **fields)
 
 
 class AssistConsumer(AsyncWebsocketConsumer):

@@ -1,9 +1,9 @@
-"""A database helper the write services share."""
+"""Database helpers the write services share."""
 
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
 
 
 def single_statement() -> AbstractContextManager[Any]:
@@ -15,3 +15,9 @@ def single_statement() -> AbstractContextManager[Any]:
     would add BEGIN and COMMIT: two more round trips on the live loop's hot path.
     """
     return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+
+
+def db_value(model: type[models.Model], field: str, value: Any) -> Any:
+    """`value` as the ORM would send it for `model.field` in a hand-written statement (JSON,
+    time zones: SQLite stores datetimes as text)."""
+    return model._meta.get_field(field).get_db_prep_save(value, connection)

@@ -119,10 +119,10 @@ class MessageCreate(APIView):
     @extend_schema(request=MessageInSerializer, responses={200: AckSerializer, 201: AckSerializer})
     def post(self, request: Request, conversation_id: int) -> Response:
         """Store a message once per client id; a customer message triggers a ranking."""
-        conversation = conversation_for_user(request.user, conversation_id, write=True)
         data = _valid(MessageInSerializer, request)
         ingested = message_ingest(
-            conversation=conversation,
+            conversation_id=conversation_id,
+            sender=request.user,
             role=data["role"],
             text=data["text"],
             client_id=data["client_id"],

@@ -23,7 +23,12 @@ from assist.access import conversation_for_user, require_role
 from assist.models import Conversation, Message
 from assist.roles import AGENT
 from assist.selectors import open_conversations_for_agent
-from assist.services.conversations import InvalidInput, conversation_open, message_ingest
+from assist.services.conversations import (
+    CUSTOMER_LINK,
+    InvalidInput,
+    conversation_open,
+    message_ingest,
+)
 
 CHANNEL = "demo"
 # Customer links are signed with SECRET_KEY under this salt: unguessable, and useless for
@@ -152,7 +157,8 @@ def customer_messages(request: HttpRequest, token: str) -> JsonResponse:
     if request.method == "POST":
         try:
             message_ingest(
-                conversation=conversation,
+                conversation_id=conversation.pk,
+                sender=CUSTOMER_LINK,
                 role=Message.Role.CUSTOMER,
                 text=request.POST.get("text", ""),
                 client_id=request.POST.get("client_id", ""),

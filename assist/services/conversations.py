@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, connection, transaction
+from django.http import Http404
 from django.utils import timezone
 
-from assist.db import single_statement
-from assist.experiments import assign_arm, suggestions_enabled
+from assist.access import ANY_OWNER, conversation_for_user, write_owner
+from assist.db import db_value, single_statement
+from assist.experiments import assign_arm
 from assist.health import inference_available
-from assist.models import Conversation, Message
+from assist.models import Conversation, Message, Suggestion
 from templates_app.models import ResponseTemplate
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ def rank_enqueue(message: Message) -> None:
 
 
 def _reply_review_fields(
-    conversation: Conversation, template: ResponseTemplate, sent_at: dt.datetime
+    conversation_id: int, template: ResponseTemplate, sent_at: dt.datetime
 ) -> dict[str, Any]:
     """What review needs to know about a templated agent reply, fixed when it is sent.
 
@@ -85,11 +87,16 @@ def _reply_review_fields(
     selection time runs from the latest customer message before the reply.
     """
     shown = (
-        conversation.suggestions.order_by("-seq").only("pk", "items", "model_version_id").first()
+        Suggestion.objects.filter(conversation_id=conversation_id)
+        .order_by("-seq")
+        .only("pk", "items", "model_version_id")
+        .first()
     )
     keys = [item["key"] for item in shown.items] if shown else []
     asked_at = (
-        conversation.messages.filter(role=Message.Role.CUSTOMER, sent_at__lte=sent_at)
+        Message.objects.filter(
+            conversation_id=conversation_id, role=Message.Role.CUSTOMER, sent_at__lte=sent_at
+        )
         .order_by("-sent_at", "-id")
         .values_list("sent_at", flat=True)
         .first()
@@ -110,15 +117,43 @@ class Ingested:
     created: bool
 
 
+# A message is one statement on the live loop's hot path: the write rule (assist/access.py:
+# the conversation is open and the sender's, or the sender may act in any) is the INSERT's own
+# condition, so no read precedes it; RETURNING says whether the conversation is in an
+# experiment's control arm (no ranking then). Refused: no row, and _refusal says why. The
+# statement names every column of assist_message: a new column needs adding here (the suite
+# fails otherwise). Runs as is on PostgreSQL and SQLite.
+_MESSAGE_INSERT_SQL = """
+INSERT INTO assist_message
+    (conversation_id, role, text, client_id, sent_at, created_at, template_id,
+     shown_suggestion_id, shown_model_version_id, shown_rank, selection_ms)
+SELECT c.id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+FROM assist_conversation c
+WHERE c.id = %s AND c.status = %s AND (%s OR c.assigned_agent_id = %s)
+RETURNING id, EXISTS (
+    SELECT 1 FROM assist_conversation c
+    JOIN assist_experimentarm a ON a.id = c.experiment_arm_id
+    WHERE c.id = assist_message.conversation_id AND a.model_version_id IS NULL)
+"""
+
+CUSTOMER_LINK = None  # message_ingest's sender for the customer's own chat link
+
+
 def message_ingest(
     *,
-    conversation: Conversation,
+    conversation_id: int,
+    sender: AbstractBaseUser | AnonymousUser | None,
     role: str,
     text: str,
     client_id: str,
     template_key: str | None = None,
 ) -> Ingested:
-    """Store a message once per client id; a customer message queues a ranking on commit."""
+    """Store a message once per client id; a customer message queues a ranking on commit.
+
+    `sender` is the signed-in user, who must be allowed to act in the conversation
+    (assist/access.py; Http404 or PermissionDenied otherwise), or CUSTOMER_LINK when the caller
+    found the conversation by the customer's own link.
+    """
     if role not in (Message.Role.CUSTOMER, Message.Role.AGENT):
         raise InvalidInput("role must be 'customer' or 'agent'")
     if not isinstance(text, str) or not text.strip():
@@ -129,6 +164,7 @@ def message_ingest(
         )
     if not client_id or len(client_id) > 64:
         raise InvalidInput("client_id must be 1 to 64 characters")
+    owner = ANY_OWNER if sender is CUSTOMER_LINK else write_owner(sender)
     template = None
     if template_key is not None:
         if role != Message.Role.AGENT:
@@ -136,27 +172,66 @@ def message_ingest(
         template = ResponseTemplate.objects.filter(key=template_key).first()
         if template is None:
             raise InvalidInput(f"no template {template_key!r}", code="not_found")
-    if conversation.status != Conversation.Status.OPEN:
-        raise InvalidInput("the conversation is closed")
 
     sent_at = timezone.now()
-    review = _reply_review_fields(conversation, template, sent_at) if template else {}
-    try:
-        with single_statement():
-            message = Message.objects.create(
-                conversation=conversation,
-                role=role,
-                text=text,
-                template=template,
-                client_id=client_id,
-                sent_at=sent_at,
-                **review,
-            )
-    except IntegrityError:
-        # The same client id again: a retry after a lost ack. Store nothing twice.
-        message = Message.objects.get(conversation=conversation, client_id=client_id)
-        return Ingested(message=message, created=False)
-    if role == Message.Role.CUSTOMER and suggestions_enabled(conversation):
+    # Read before the write's access check, but only ever stored by a write that passes it.
+    review = _reply_review_fields(conversation_id, template, sent_at) if template else {}
+    message = Message(
+        conversation_id=conversation_id,
+        role=role,
+        text=text,
+        template=template,
+        client_id=client_id,
+        sent_at=sent_at,
+        created_at=sent_at,
+        **review,
+    )
+    # Twice at most: a conversation assigned to the sender between the refusal and _refusal's
+    # read is written on the second attempt.
+    for _ in range(2):
+        try:
+            with single_statement(), connection.cursor() as cursor:
+                cursor.execute(
+                    _MESSAGE_INSERT_SQL,
+                    [
+                        role, text, client_id, db_value(Message, "sent_at", sent_at),
+                        db_value(Message, "created_at", sent_at), message.template_id,
+                        message.shown_suggestion_id, message.shown_model_version_id,
+                        message.shown_rank, message.selection_ms,
+                        conversation_id, Conversation.Status.OPEN.value, owner is ANY_OWNER,
+                        owner,
+                    ],
+                )  # fmt: skip
+                row = cursor.fetchone()
+        except IntegrityError:
+            # The same client id again: a retry after a lost ack. Store nothing twice. (Only a
+            # write that passed the access check has a row to conflict.)
+            existing = Message.objects.filter(
+                conversation_id=conversation_id, client_id=client_id
+            ).first()
+            if existing is None:
+                raise  # not a duplicate (a template deleted meanwhile)
+            return Ingested(message=existing, created=False)
+        if row is not None:
+            break
+        _refusal(conversation_id, sender)
+    else:
+        raise InvalidInput("the conversation changed while the message was stored; send it again")
+    message.pk, in_control_arm = row[0], bool(row[1])
+    message._state.adding, message._state.db = False, connection.alias  # as if read back
+    if role == Message.Role.CUSTOMER and not in_control_arm:
         # Right away in autocommit mode; after the caller's transaction, if one is open.
         transaction.on_commit(lambda: rank_enqueue(message))
     return Ingested(message=message, created=True)
+
+
+def _refusal(conversation_id: int, sender: AbstractBaseUser | AnonymousUser | None) -> None:
+    """Raise why the message INSERT stored nothing: unknown, not the sender's, or closed."""
+    if sender is CUSTOMER_LINK:
+        conversation = Conversation.objects.filter(pk=conversation_id).first()
+        if conversation is None:
+            raise Http404("No such conversation.")
+    else:
+        conversation = conversation_for_user(sender, conversation_id, write=True)
+    if conversation.status != Conversation.Status.OPEN:
+        raise InvalidInput("the conversation is closed")

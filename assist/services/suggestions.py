@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection
 from django.db.models import Model
 from django.utils import timezone
 
-from assist.db import single_statement
+from assist.db import db_value, single_statement
 from assist.events import conversation_group, send_event_on_commit
 from assist.experiments import arm_model_version, suggestions_enabled
 from assist.inference import serving_ranker
@@ -217,11 +217,6 @@ def _rank_and_store(job: _Job) -> Suggestion | None:
 STORE_ATTEMPTS = 5
 
 
-def _db_value(field: str, value: Any) -> Any:
-    """`value` as the ORM would send it for Suggestion.`field` (JSON, time zones)."""
-    return Suggestion._meta.get_field(field).get_db_prep_save(value, connection)
-
-
 def _store(
     job: _Job, *, version: ModelVersion, items: list[dict[str, Any]], latency_ms: float
 ) -> Suggestion | None:
@@ -243,8 +238,8 @@ def _store(
                     _INSERT_SQL,
                     [
                         conversation.pk, job.message_id, seq, version.pk,
-                        _db_value("items", items), latency_ms, False,
-                        _db_value("created_at", created_at),
+                        db_value(Suggestion, "items", items), latency_ms, False,
+                        db_value(Suggestion, "created_at", created_at),
                         conversation.pk, CUSTOMER, job.message_id,
                     ],
                 )  # fmt: skip

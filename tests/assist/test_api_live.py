@@ -70,15 +70,47 @@ def test_bad_messages_are_refused_and_change_nothing(agent_user, body, status):
     assert not Message.objects.exists()
 
 
-def test_a_message_into_another_agents_conversation_is_forbidden(agent_user, other_agent):
-    conversation = factories.ConversationFactory(assigned_agent=other_agent)
-    response = token_client(agent_user).post(
-        reverse("api-messages", args=[conversation.pk]),
+def superuser():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+
+
+# The write rule (assist/access.py) as the message INSERT applies it: who sends, into whose
+# conversation, in which state.
+@pytest.mark.parametrize(
+    ("sender", "assignee", "status", "expected"),
+    [
+        ("agent", "agent", "open", 201),
+        ("agent", "other", "open", 403),
+        ("agent", "nobody", "open", 403),
+        ("agent", "agent", "closed", 400),
+        ("agent", "unknown", "open", 404),
+        ("supervisor", "agent", "open", 403),
+        ("superuser", "agent", "open", 201),
+        ("superuser", "agent", "closed", 400),
+    ],
+)
+def test_who_may_write_a_message(sender, assignee, status, expected, agent_user, other_agent):
+    users = {
+        "agent": agent_user,
+        "other": other_agent,
+        "nobody": None,
+        "supervisor": factories.supervisor(),
+        "superuser": superuser(),
+    }
+    conversation = factories.ConversationFactory(assigned_agent=users.get(assignee), status=status)
+    conversation_id = 999_999 if assignee == "unknown" else conversation.pk
+    response = token_client(users[sender]).post(
+        reverse("api-messages", args=[conversation_id]),
         {"role": "customer", "text": "hi", "client_id": "z"},
         "application/json",
     )
-    assert response.status_code == 403
-    assert not Message.objects.exists()
+    assert response.status_code == expected, response.content
+    stored = list(Message.objects.values_list("conversation_id", "text"))
+    assert stored == ([(conversation.pk, "hi")] if expected == 201 else [])
+    if expected == 400:
+        assert response.json()["detail"] == "the conversation is closed"
 
 
 def test_customer_message_gets_suggestions_and_a_pick_is_stored_once(
@@ -174,3 +206,26 @@ def test_ranking_a_message_stays_within_its_query_budget(
     with django_assert_max_num_queries(5):
         suggestion = suggestion_create(message_id=message.pk)
     assert suggestion.seq == 2
+
+
+def test_storing_a_message_is_one_statement(
+    agent_user, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """The server's hot path: the access check is the INSERT's own condition."""
+    from assist.roles import user_roles
+    from assist.services.conversations import message_ingest
+
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    user_roles(agent_user)  # read once per socket (cached on its user), not per message
+    # The INSERT in a savepoint (the test's transaction is open): three statements.
+    with django_assert_num_queries(3), django_capture_on_commit_callbacks() as queued:
+        ingested = message_ingest(
+            conversation_id=conversation.pk,
+            sender=agent_user,
+            role="customer",
+            text="where is my card",
+            client_id="q-1",
+        )
+    assert ingested.created
+    assert Message.objects.get(client_id="q-1").pk == ingested.message.pk
+    assert len(queued) == 1  # the ranking, queued on commit

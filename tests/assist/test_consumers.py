@@ -155,7 +155,11 @@ async def test_reconnecting_panel_catches_up_through_state(
     from assist.services.conversations import message_ingest
 
     await sync_to_async(message_ingest)(
-        conversation=conversation, role="customer", text="my card never arrived", client_id="c-9"
+        conversation_id=conversation.pk,
+        sender=agent,
+        role="customer",
+        text="my card never arrived",
+        client_id="c-9",
     )
     second, _, _ = await connect(agent)
     await second.receive_from()

@@ -151,18 +151,28 @@ def test_dashboard_page_shows_them_in_few_queries(data, django_assert_max_num_qu
 def test_a_templated_reply_records_the_list_rank_and_selection_time(db):
     conversation = factories.ConversationFactory()
     a, b = factories.TemplateFactory(), factories.TemplateFactory()
-    ask = message_ingest(conversation=conversation, role="customer", text="hi", client_id="1")
+    agent = conversation.assigned_agent
+    ask = message_ingest(
+        conversation_id=conversation.pk, sender=agent, role="customer", text="hi", client_id="1"
+    )
     asked_at = NOW - dt.timedelta(seconds=7, milliseconds=250)
     Message.objects.filter(pk=ask.message.pk).update(sent_at=asked_at)
     shown = factories.SuggestionFactory(message=ask.message, templates=[a, b])
     sent = message_ingest(
-        conversation=conversation, role="agent", text="x", client_id="2", template_key=b.key
+        conversation_id=conversation.pk,
+        sender=agent,
+        role="agent",
+        text="x",
+        client_id="2",
+        template_key=b.key,
     ).message
     sent.refresh_from_db()
     assert (sent.shown_suggestion, sent.shown_rank) == (shown, 2)
     assert sent.shown_model_version == shown.model_version
     assert sent.selection_ms == round((sent.sent_at - asked_at).total_seconds() * 1000)
-    free = message_ingest(conversation=conversation, role="agent", text="y", client_id="3").message
+    free = message_ingest(
+        conversation_id=conversation.pk, sender=agent, role="agent", text="y", client_id="3"
+    ).message
     assert (free.shown_rank, free.selection_ms) == (None, None)
 
 
