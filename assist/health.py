@@ -19,14 +19,27 @@ HEARTBEAT_EVERY_S = 5
 HEARTBEAT_TTL_S = 3 * HEARTBEAT_EVERY_S
 
 
+# A web process asks for every customer message; a beat it has seen is trusted this long, so
+# that a busy server reads the key about once a second instead of once a message. Workers that
+# die show as unavailable at most this much later than their beat's TTL says.
+SEEN_ALIVE_FOR_S = 1.0
+_seen_alive_until = 0.0
+
+
 def inference_available() -> bool:
+    global _seen_alive_until
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return True  # embedded mode: tasks run in this very process
+    if time.monotonic() < _seen_alive_until:
+        return True
     try:
-        return cache.get(HEARTBEAT_KEY) is not None
+        alive = cache.get(HEARTBEAT_KEY) is not None
     except Exception:
         # The cache is Redis, which is also the broker: unreachable means unavailable.
         return False
+    if alive:
+        _seen_alive_until = time.monotonic() + SEEN_ALIVE_FOR_S
+    return alive
 
 
 def beat() -> None:
