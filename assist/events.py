@@ -32,7 +32,7 @@ def agent_group(user_id: int) -> str:
 
 def _redis_publisher(layer: RedisPubSubChannelLayer) -> redis.Redis:
     """A plain Redis client on the layer's host, one per process and host (it reconnects)."""
-    (host,) = layer._kwargs["hosts"]  # one host, a URL: assist/settings.py
+    (host,) = layer._kwargs["hosts"]  # a URL: assist/settings.py
     with _publishers_lock:
         if host not in _publishers:
             _publishers[host] = redis.Redis.from_url(
@@ -61,11 +61,12 @@ def send_now(group: str, event: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        if isinstance(layer, RedisPubSubChannelLayer):
+        if isinstance(layer, RedisPubSubChannelLayer) and len(layer._kwargs["hosts"]) == 1:
             _redis_publisher(layer).publish(group_channel(layer, group), layer.serialize(event))
         else:
-            # The in-memory layer: its queues belong to the server's loop, which async_to_sync
-            # reuses.
+            # The in-memory layer, whose queues belong to the server's loop, which async_to_sync
+            # reuses; or a sharded Redis layer, which picks the host (slower: a new connection
+            # for each push's event loop).
             async_to_sync(layer.group_send)(group, event)
     except Exception:
         # The database already holds the truth; a panel catches up on its next `state`.

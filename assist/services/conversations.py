@@ -120,9 +120,10 @@ class Ingested:
 # A message is one statement on the live loop's hot path: the write rule (assist/access.py:
 # the conversation is open and the sender's, or the sender may act in any) is the INSERT's own
 # condition, so no read precedes it; RETURNING says whether the conversation is in an
-# experiment's control arm (no ranking then). Refused: no row, and _refusal says why. The
-# statement names every column of assist_message: a new column needs adding here (the suite
-# fails otherwise). Runs as is on PostgreSQL and SQLite.
+# experiment's control arm (ExperimentArm.is_control: no model version; no ranking then).
+# Refused: no row, and _refusal says why. The statement names every column of assist_message:
+# a new column needs adding here (the suite fails otherwise). Runs as is on PostgreSQL and
+# SQLite.
 _MESSAGE_INSERT_SQL = """
 INSERT INTO assist_message
     (conversation_id, role, text, client_id, sent_at, created_at, template_id,
