@@ -21,3 +21,11 @@ def db_value(model: type[models.Model], field: str, value: Any) -> Any:
     """`value` as the ORM would send it for `model.field` in a hand-written statement (JSON,
     time zones: SQLite stores datetimes as text)."""
     return model._meta.get_field(field).get_db_prep_save(value, connection)
+
+
+def as_inserted(instance: Any, pk: int) -> Any:
+    """`instance`, built from the values a hand-written INSERT stored, with the row's key and
+    marked as stored, as if the ORM had read it back (a later save() updates that row)."""
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, connection.alias
+    return instance

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from assist.access import ANY_OWNER, conversation_for_user, write_owner
-from assist.db import db_value, single_statement
+from assist.db import as_inserted, db_value, single_statement
 from assist.experiments import assign_arm
 from assist.health import inference_available
 from assist.models import Conversation, Message, Suggestion
@@ -218,8 +218,8 @@ def message_ingest(
         _refusal(conversation_id, sender)
     else:
         raise InvalidInput("the conversation changed while the message was stored; send it again")
-    message.pk, in_control_arm = row[0], bool(row[1])
-    message._state.adding, message._state.db = False, connection.alias  # as if read back
+    as_inserted(message, row[0])
+    in_control_arm = bool(row[1])
     if role == Message.Role.CUSTOMER and not in_control_arm:
         # Right away in autocommit mode; after the caller's transaction, if one is open.
         transaction.on_commit(lambda: rank_enqueue(message))

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection
 from django.db.models import Model
 from django.utils import timezone
 
-from assist.db import db_value, single_statement
+from assist.db import as_inserted, db_value, single_statement
 from assist.events import conversation_group, send_event_on_commit
 from assist.experiments import arm_model_version, suggestions_enabled
 from assist.inference import serving_ranker
@@ -253,8 +253,7 @@ def _store(
             continue
         if row is None:
             return None  # stale
-        return Suggestion(
-            pk=row[0],
+        stored = Suggestion(
             conversation=conversation,
             message_id=job.message_id,
             seq=seq,
@@ -264,4 +263,5 @@ def _store(
             used=False,
             created_at=created_at,
         )
+        return as_inserted(stored, row[0])
     raise RuntimeError(f"no free sequence number after {STORE_ATTEMPTS} attempts")
