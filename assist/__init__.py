@@ -1,4 +1,13 @@
-# The Celery app is imported here so that `shared_task` binds to it whenever Django starts.
-from assist.celery import app as celery_app
+"""The live-assist app (one app label, `assist`), split into packages by domain.
 
-__all__ = ["celery_app"]
+- live/: the live loop: WebSocket consumers, events, message/suggestion/pick services, tasks
+- serving/: which model version ranks (per-process state), new-template retrieval, re-ranker
+- review/: supervisor pages, metrics, statistics, charts, experiment assignment
+- lifecycle/: model registry, retraining, training-data export, PII scrubbing
+- imports/: conversation import; api/: the REST API; demo/: the demo helpdesk and data
+- access.py, roles.py, tokens.py, errors.py: shared by all of them
+
+Dependencies point one way: live may import serving, review (experiment assignment),
+lifecycle's scrubbing and the top-level modules; serving, review, lifecycle and imports never
+import live. Services enqueue Celery tasks by name through live/dispatch.py, never by import.
+"""

@@ -59,7 +59,7 @@ def write_owner(user: AnyUser) -> int | None:
     (ANY_OWNER); PermissionDenied for everyone else (supervisors read but do not act).
 
     The one rule for writes: conversation_for_user(write=True) applies it to a conversation it
-    has read, and the message write (assist/services/conversations.py) in its INSERT's
+    has read, and the message write (assist/live/messages.py) in its INSERT's
     condition, so that a message costs one statement.
     """
     if getattr(user, "is_superuser", False):

@@ -6,12 +6,12 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from assist.models import Experiment, ExperimentArm, ModelVersion
-from assist.services.model_versions import (
+from assist.lifecycle.registry import (
     NothingToRollBackTo,
     model_version_activate,
     model_version_rollback,
 )
+from assist.models import Experiment, ExperimentArm, ModelVersion
 
 
 class ExperimentArmInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -30,7 +30,7 @@ class Conversation(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    # Set once, when the conversation is opened during an experiment (assist/experiments.py):
+    # Set once, when the conversation is opened during an experiment (assist/review/experiments.py):
     # sticky, so every ranking in the conversation uses the same arm, and filterable in review.
     experiment_arm = models.ForeignKey(
         "ExperimentArm",

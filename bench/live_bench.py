@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 # whatever the caller's directory, or another checkout's modules (and its servers and workers,
 # started from tests.live.ROOT) would be measured instead.
 os.chdir(ROOT)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assist.test_settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 import django  # noqa: E402
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 # Celery's Django fixup puts the working directory first on sys.path: work from this checkout
 # whatever the caller's directory, or another checkout's modules would be measured.
 os.chdir(ROOT)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assist.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 os.environ.setdefault("SECRET_KEY", "bench-" + "z" * 50)
 os.environ.setdefault("DEBUG", "0")  # DEBUG would record every query
 
@@ -52,9 +52,9 @@ LINES = [
 
 
 def run(repeat: int, turns: int) -> dict[str, list[float]]:
-    from assist.inference import serving_ranker
+    from assist.live.suggestions import suggestion_create
     from assist.models import Message, Suggestion
-    from assist.services.suggestions import suggestion_create
+    from assist.serving.model_cache import serving_ranker
     from tests import factories
     from tests.tiny_models import DEMO_CATALOG
 

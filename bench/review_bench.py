@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 # Celery's Django fixup puts the working directory first on sys.path: work from this checkout
 # whatever the caller's directory, or another checkout's modules would be measured.
 os.chdir(ROOT)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assist.test_settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 import django  # noqa: E402
 
@@ -92,8 +92,8 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("review_bench needs a PostgreSQL DATABASE_URL")
 
-    from assist import metrics
     from assist.models import Conversation, Pick
+    from assist.review import metrics
     from tests import factories
 
     database = settings.DATABASES["default"]

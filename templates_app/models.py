@@ -83,7 +83,7 @@ class CatalogVersion(models.Model):
     """One row whose `version` the database itself bumps on every write to ResponseTemplate.
 
     Workers keep the active catalog in memory and check this number in a query they make
-    anyway (assist.services.suggestions); a trigger (migration 0002), not the application,
+    anyway (assist.live.suggestions); a trigger (migration 0002), not the application,
     bumps it, so that no write path (admin, importer, `queryset.update()` in a shell) can
     change the catalog without the workers seeing it on their next ranking.
     """

@@ -9,14 +9,11 @@ from tests.stub_chat import stub  # noqa: F401  (a fixture: a stub chat endpoint
 def _fresh_serving_state():
     """Each test has its own database, so no model version or catalog may carry over from
     another test (a rolled-back test's catalog version numbers come again in the next one)."""
-    from assist.inference import serving_state_reset
-    from templates_app.active_catalog import active_catalog_reset
+    from assist.serving.state import STATE
 
-    serving_state_reset()
-    active_catalog_reset()
+    STATE.reset()
     yield
-    serving_state_reset()
-    active_catalog_reset()
+    STATE.reset()
 
 
 @pytest.fixture

@@ -1,23 +1,21 @@
-"""Starting the real thing for end-to-end tests and benchmarks: ASGI server and Celery workers.
+"""What the end-to-end tests share: the live stack (devtools/processes.py), the browser's
+command line, a customer message posted as the extension posts it."""
 
-Processes get the production settings through the environment, pointed at the test database
-and at Redis, so they exercise exactly what `make run` starts with REDIS_URL set.
-"""
-
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import requests
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[1]
+from devtools.processes import (  # noqa: F401  (the tests' one import for the live stack)
+    ROOT,
+    asgi_server,
+    celery_worker,
+    database_url,
+    free_port,
+    live_env,
+    stop,
+    wait_for,
+)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -30,40 +28,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def database_url() -> str:
-    """The URL of the database this test process uses (the test database)."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (
-        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-
-
-def live_env(*, redis_url: str, ranker_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(
-        DJANGO_SETTINGS_MODULE="assist.settings",
-        DATABASE_URL=database_url(),
-        REDIS_URL=redis_url,
-        RANKER_DIR=str(ranker_dir),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        # Plain HTTP on loopback, static files from the app folders: what `make run` does.
-        DEBUG="1",
-        DB_CONN_MAX_AGE="0",
-    )
-    env.update(extra)
-    return env
-
-
 def post_customer_message(base: str, token: str, conversation_id: int, text: str) -> int:
     """POST a customer message through the REST API, as the extension does; returns its id."""
     posted = requests.post(
@@ -74,79 +38,3 @@ def post_customer_message(base: str, token: str, conversation_id: int, text: str
     )
     assert posted.status_code == 201, posted.text
     return int(posted.json()["id"])
-
-
-def wait_for(predicate, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def stop(process: subprocess.Popen, *, grace_s: float) -> None:
-    """SIGTERM, then SIGKILL if the process has not exited within `grace_s`."""
-    process.terminate()
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-@contextmanager
-def celery_worker(
-    env: dict[str, str], *, name: str = "w1", concurrency: int = 1
-) -> Iterator[subprocess.Popen]:
-    log = open(Path(env.get("LIVE_LOG_DIR", "/tmp")) / f"worker-{name}.log", "w+")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "assist", "worker",
-            "--queues", "inference,default", "--concurrency", str(concurrency),
-            "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
-            "--without-mingle", "--without-heartbeat",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"worker exited: {log.read()[-3000:]}")
-        log.seek(0)
-        return " ready." in log.read()
-
-    try:
-        wait_for(ready, timeout=120, what="the Celery worker")
-        yield process
-    finally:
-        stop(process, grace_s=20)
-        log.close()
-
-
-@contextmanager
-def asgi_server(env: dict[str, str], port: int, *, log: Path | None = None) -> Iterator[str]:
-    """uvicorn as `manage.py serve` starts it; its output goes to `log` (appended) if given."""
-    out = open(log, "a") if log else None  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "assist.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError("the ASGI server exited")
-        try:
-            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:  # not listening yet, or still starting up
-            return False
-
-    try:
-        wait_for(up, timeout=60, what="the ASGI server")
-        yield base
-    finally:
-        stop(process, grace_s=10)
-        if out:
-            out.close()

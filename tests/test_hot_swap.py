@@ -7,8 +7,8 @@ import time
 import pytest
 from django.core.management import call_command
 
+from assist.lifecycle.registry import model_version_activate
 from assist.models import Message, ModelVersion, Suggestion
-from assist.services.model_versions import model_version_activate
 from assist.tokens import token_issue
 from tests import factories
 from tests.live import (

@@ -143,7 +143,7 @@ def _forget_heartbeats(redis_url: str) -> None:
     """Start from 'no worker alive', whatever an earlier test's worker left in Redis."""
     import redis
 
-    from assist.health import HEARTBEAT_KEY
+    from assist.live.heartbeat import HEARTBEAT_KEY
 
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(f"*{HEARTBEAT_KEY}*"):

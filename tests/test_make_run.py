@@ -22,7 +22,7 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_embedded_defaults_serve_the_admin_with_the_demo_catalog(tmp_path):
-    # Only what a fresh laptop has: no DATABASE_URL, no REDIS_URL, DEBUG as `make run` sets it.
+    # Only what a fresh laptop has: no DATABASE_URL, no REDIS_URL; the settings `make run` uses.
     env = {
         k: v
         for k, v in os.environ.items()
@@ -35,7 +35,10 @@ def test_embedded_defaults_serve_the_admin_with_the_demo_catalog(tmp_path):
             "DJANGO_SETTINGS_MODULE",
         }
     }
-    env.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
     python = [sys.executable, "manage.py"]
     subprocess.run([*python, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, timeout=120)
     seeded = subprocess.run(
@@ -51,7 +54,7 @@ def test_embedded_defaults_serve_the_admin_with_the_demo_catalog(tmp_path):
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "assist.asgi:application", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)],
         cwd=ROOT,
         env=env,
     )

@@ -5,7 +5,7 @@ from django.db import InterfaceError, OperationalError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from assist.services.conversations import InvalidInput
+from assist.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

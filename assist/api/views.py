@@ -26,11 +26,11 @@ from assist.api.serializers import (
     TemplateSerializer,
     TokenSerializer,
 )
+from assist.live.messages import conversation_open, message_ingest
+from assist.live.picks import pick_record, pick_validate
+from assist.live.selectors import latest_suggestion, suggestion_frame
 from assist.models import Conversation, Message, ModelVersion
 from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
-from assist.selectors import latest_suggestion, suggestion_frame
-from assist.services.conversations import conversation_open, message_ingest
-from assist.services.picks import pick_record, pick_validate
 from assist.tokens import parse_authorization, token_issue, token_revoke
 from templates_app.models import ResponseTemplate
 from templates_app.selectors import template_search

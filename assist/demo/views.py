@@ -20,15 +20,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assist.access import conversation_for_user, require_role
-from assist.models import Conversation, Message
-from assist.roles import AGENT
-from assist.selectors import open_conversations_for_agent
-from assist.services.conversations import (
+from assist.live.messages import (
     CUSTOMER_LINK,
     InvalidInput,
     conversation_open,
     message_ingest,
 )
+from assist.live.selectors import open_conversations_for_agent
+from assist.models import Conversation, Message
+from assist.roles import AGENT
 
 CHANNEL = "demo"
 # Customer links are signed with SECRET_KEY under this salt: unguessable, and useless for

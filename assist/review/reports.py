@@ -4,8 +4,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from assist import metrics, stats
 from assist.models import Experiment, ExperimentArm
+from assist.review import metrics, stats
 
 ALPHA = 0.05
 

@@ -12,8 +12,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from assist import access, charts, metrics
+from assist import access
 from assist.models import Experiment
+from assist.review import charts, metrics
 from assist.review.reports import experiment_report
 from assist.review.selectors import (
     ConversationFilter,

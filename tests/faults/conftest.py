@@ -21,6 +21,9 @@ from tests import factories
 from tests.live import free_port, wait_for
 from tests.tiny_models import DEMO_CATALOG
 
+# The drills' workers run this Celery app: the product's, plus the faults DRILL_FAULTS names.
+DRILL_APP = "tests.faults.drill_app"
+
 
 class PrivateRedis:
     """A redis-server of the test's own on a free loopback port, which it may kill and restart

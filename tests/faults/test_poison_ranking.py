@@ -13,6 +13,7 @@ import pytest
 
 from assist.models import Message, Suggestion
 from tests.faults.conftest import (
+    DRILL_APP,
     Panel,
     deliveries,
     settle,
@@ -36,11 +37,11 @@ def test_a_ranking_that_always_kills_the_worker_stops_and_is_recorded_as_failed(
         redis_url=private_redis.url,
         ranker_dir=demo_ranker_dir,
         LIVE_LOG_DIR=str(tmp_path),
-        ASSIST_FAULT_DRILL="rank:crash",
+        DRILL_FAULTS="rank:crash",
         RANK_MAX_ATTEMPTS="2",
     )
     port = free_port()
-    with celery_worker(env) as worker, asgi_server(env, port) as base:
+    with celery_worker(env, app=DRILL_APP) as worker, asgi_server(env, port) as base:
         panel = Panel(f"ws://127.0.0.1:{port}/ws/assist/", base, token, conversation.pk)
         try:
             panel.connect(timeout=10)

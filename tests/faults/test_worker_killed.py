@@ -1,7 +1,7 @@
 """Drills: a worker killed with SIGKILL in the middle of a ranking, and one that dies right after
 storing a pick. The ranking is redelivered and its suggestions arrive; the pick is stored once.
 
-The ranking is made slow (a test-only sleep, assist/fault_drill.py) so that the kill lands while
+The ranking is made slow (a test-only sleep, tests/faults/drill_app.py) so that the kill lands while
 it runs. Both the pool process alone (the pool replaces it and reject_on_worker_lost requeues
 the task at once) and the whole worker (its unacknowledged message comes back to a new worker
 after the broker's visibility timeout) are killed.
@@ -16,6 +16,7 @@ import requests
 
 from assist.models import Pick, Suggestion
 from tests.faults.conftest import (
+    DRILL_APP,
     Panel,
     deliveries,
     wait_for_log,
@@ -50,10 +51,10 @@ def test_a_pool_process_killed_mid_ranking_and_one_dying_after_a_pick(
         redis_url=private_redis.url,
         ranker_dir=demo_ranker_dir,
         LIVE_LOG_DIR=str(tmp_path),
-        ASSIST_FAULT_DRILL=f"rank:sleep=12,log_pick.stored:crash-once={tmp_path / 'pick-crash'}",
+        DRILL_FAULTS=f"rank:sleep=12,log_pick.stored:crash-once={tmp_path / 'pick-crash'}",
     )
     port = free_port()
-    with celery_worker(env) as worker, asgi_server(env, port) as base:
+    with celery_worker(env, app=DRILL_APP) as worker, asgi_server(env, port) as base:
         panel = Panel(f"ws://127.0.0.1:{port}/ws/assist/", base, token, conversation.pk)
         try:
             panel.connect(timeout=10)
@@ -100,7 +101,7 @@ def test_a_whole_worker_killed_mid_ranking_the_next_worker_ranks(
         redis_url=private_redis.url,
         ranker_dir=demo_ranker_dir,
         LIVE_LOG_DIR=str(tmp_path),
-        ASSIST_FAULT_DRILL="rank:sleep=6",
+        DRILL_FAULTS="rank:sleep=6",
         # Short enough for a drill; the time limits stay below it, as in production.
         CELERY_VISIBILITY_TIMEOUT="15",
         CELERY_TASK_SOFT_TIME_LIMIT="10",
@@ -108,7 +109,7 @@ def test_a_whole_worker_killed_mid_ranking_the_next_worker_ranks(
     )
     port = free_port()
     with asgi_server(env, port) as base:
-        with celery_worker(env, name="doomed") as doomed:
+        with celery_worker(env, name="doomed", app=DRILL_APP) as doomed:
             message_id = post_customer_message(base, token, conversation.pk, "my card was stolen")
             wait_for_log(tmp_path, "fault drill: sleep at rank", timeout=60, name="doomed")
             for pid in [*pool_processes(doomed), doomed.pid]:
@@ -118,7 +119,7 @@ def test_a_whole_worker_killed_mid_ranking_the_next_worker_ranks(
 
         # kombu's Redis transport looks for expired unacknowledged messages only about every
         # 100 s, so this takes up to two minutes even with a short visibility timeout.
-        with celery_worker(env, name="heir"):
+        with celery_worker(env, name="heir", app=DRILL_APP):
             latest = f"{base}/api/conversations/{conversation.pk}/suggestions/latest"
             headers = {"Authorization": f"Token {token}"}
             wait_for(

@@ -276,8 +276,7 @@ def test_cors_origins_come_from_extension_origins():
         cwd=ROOT,
         env={
             "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "assist.settings",
-            "DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "EXTENSION_ORIGINS": f"{EXTENSION}, chrome-extension://second",
         },
         capture_output=True,

@@ -13,9 +13,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 from django.utils import timezone
 
-from assist.asgi import application
 from assist.models import AgentToken, Message, Pick
 from assist.tokens import token_issue, token_revoke
+from config.asgi import application
 from tests import factories
 
 pytestmark = [

@@ -14,9 +14,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from assist.lifecycle.registry import model_dir_install
+from assist.lifecycle.training_data import catalog_write_csv, conversations_write_jsonl
 from assist.models import Conversation, ModelVersion
-from assist.services.model_versions import model_dir_install
-from assist.training_data import catalog_write_csv, conversations_write_jsonl
 
 
 class Command(BaseCommand):

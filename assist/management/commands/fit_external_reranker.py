@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assist.inference import serving_ranker
-from assist.pii import pii_scrub
-from assist.reranking import candidates_for, external_config
+from assist.lifecycle.pii import pii_scrub
+from assist.serving.model_cache import serving_ranker
+from assist.serving.reranking import candidates_for, external_config
 from ranker.data import iter_examples, read_conversations
 from ranker.external import ExternalError, external_distribution, fit_external_temperature
 

@@ -23,7 +23,6 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
-from assist.experiments import arm_for
 from assist.models import (
     Conversation,
     Experiment,
@@ -33,6 +32,7 @@ from assist.models import (
     Pick,
     Suggestion,
 )
+from assist.review.experiments import arm_for
 from assist.roles import AGENT
 from templates_app.models import ResponseTemplate
 

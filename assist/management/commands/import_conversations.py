@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assist.services.imports import conversations_import
+from assist.imports.conversations import conversations_import
 from templates_app.import_errors import ImportRejected
 
 

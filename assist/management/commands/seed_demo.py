@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from assist.demo.generator import generate_conversations
+from assist.imports.conversations import conversations_import
 from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
-from assist.services.imports import conversations_import
 from templates_app.catalog_csv import parse_catalog_csv
 from templates_app.services import catalog_import
 
@@ -60,7 +60,8 @@ class Command(BaseCommand):
     ) -> None:
         if not settings.DEBUG and not force:
             raise CommandError(
-                "seed_demo creates users with published passwords: run it with DEBUG=1, "
+                "seed_demo creates users with published passwords: run it with the local settings "
+                "(DJANGO_SETTINGS_MODULE=config.settings.local), "
                 "or pass --force on a machine that is not production."
             )
         with transaction.atomic():

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             processes.append(
                 subprocess.Popen(
                     [
-                        python, "-m", "celery", "-A", "assist", "worker",
+                        python, "-m", "celery", "-A", "config.celery_app", "worker",
                         "--queues", "inference,default",
                         "--concurrency", str(workers),
                         "--hostname", f"assist-{port}@%h",
@@ -48,7 +48,8 @@ class Command(BaseCommand):
             processes.append(
                 subprocess.Popen(
                     [
-                        "nice", "-n", "10", python, "-m", "celery", "-A", "assist", "worker",
+                        "nice", "-n", "10", python, "-m", "celery", "-A", "config.celery_app",
+                        "worker",
                         "--queues", "training", "--concurrency", "1",
                         "--hostname", f"assist-training-{port}@%h", "--loglevel", "INFO",
                     ]
@@ -58,13 +59,14 @@ class Command(BaseCommand):
                 settings.MODELS_DIR.mkdir(parents=True, exist_ok=True)
                 processes.append(
                     subprocess.Popen(
-                        [python, "-m", "celery", "-A", "assist", "beat", "--loglevel", "INFO",
+                        [python, "-m", "celery", "-A", "config.celery_app", "beat",
+                         "--loglevel", "INFO",
                          "--schedule", str(settings.MODELS_DIR / "celerybeat-schedule")]
                     )
                 )  # fmt: skip
         processes.append(
             subprocess.Popen(
-                [python, "-m", "uvicorn", "assist.asgi:application", "--host", host,
+                [python, "-m", "uvicorn", "config.asgi:application", "--host", host,
                  "--port", str(port), "--no-access-log"]
             )
         )  # fmt: skip

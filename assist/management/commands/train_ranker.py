@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assist.services.retraining import NotEnoughData, RetrainOptions, ranker_retrain
+from assist.lifecycle.retraining import NotEnoughData, RetrainOptions, ranker_retrain
 
 
 class Command(BaseCommand):

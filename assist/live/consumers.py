@@ -1,0 +1,312 @@
+"""The agent's WebSocket (docs/protocol.md): parse a frame, check access, call one service.
+
+Every database touch goes through database_sync_to_async-wrapped services and selectors.
+A frame that fails any check gets an `error` frame and changes nothing.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+
+from assist import access
+from assist.errors import InvalidInput
+from assist.live import selectors
+from assist.live.events import agent_group, conversation_group
+from assist.live.heartbeat import inference_available
+from assist.live.messages import Ingested, message_ingest
+from assist.live.picks import ack_kind, pick_submit, pick_validate
+from assist.models import Conversation
+from assist.roles import AGENT, SUPERVISOR, user_roles
+from assist.tokens import parse_authorization, token_user
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def _field(frame: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = frame.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise FrameError("invalid", f"'{name}' is missing or has the wrong type")
+    return value
+
+
+class TokenBucket:
+    """Frames allowed per connection: `rate` a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@database_sync_to_async
+def _user_for_token(raw: str) -> Any:
+    return token_user(raw)
+
+
+@database_sync_to_async
+def _roles(user: Any) -> frozenset[str]:
+    return user_roles(user)
+
+
+def _conversation_id(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise FrameError("invalid", "'conversation' must be a conversation id")
+    return value
+
+
+@contextmanager
+def _access_errors() -> Iterator[None]:
+    """assist/access.py's refusals as the `error` frames the protocol names."""
+    try:
+        yield
+    except Http404 as error:
+        raise FrameError("not_found", "no such conversation") from error
+    except PermissionDenied as error:
+        raise FrameError("forbidden", str(error)) from error
+
+
+@database_sync_to_async
+def _conversation(user: Any, conversation_id: Any, *, write: bool) -> Conversation:
+    conversation_id = _conversation_id(conversation_id)
+    with _access_errors():
+        return access.conversation_for_user(user, conversation_id, write=write)
+
+
+@database_sync_to_async
+def _message_ingest(user: Any, conversation_id: Any, **fields: Any) -> Ingested:
+    # One trip to the database thread, one statement: message_ingest checks access in its
+    # INSERT (a message is the live loop's hot path).
+    conversation_id = _conversation_id(conversation_id)
+    with _access_errors():
+        return message_ingest(conversation_id=conversation_id, sender=user, **fields)
+
+
+class AssistConsumer(AsyncWebsocketConsumer):
+    user: Any = None
+    subscribed: set[int]
+
+    async def connect(self) -> None:
+        self.subscribed = set()
+        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        headers = dict(self.scope.get("headers", []))
+        raw = parse_authorization(headers.get(b"authorization", b"").decode("latin-1"))
+        if raw:
+            user = await _user_for_token(raw)
+            if user is None:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+        else:
+            user = self.scope.get("user")
+        await self.accept()
+        if user is not None and user.is_authenticated:
+            await self._start(user)
+
+    async def _start(self, user: Any) -> None:
+        roles = await _roles(user)
+        if not roles & {AGENT, SUPERVISOR}:
+            await self._error("forbidden", "the panel is for agents and supervisors")
+            await self.close(code=4403)
+            return
+        self.user = user
+        await self.channel_layer.group_add(agent_group(user.pk), self.channel_name)
+        conversations = await database_sync_to_async(
+            lambda: [
+                selectors.conversation_summary(c)
+                for c in selectors.open_conversations_for_agent(user)
+            ]
+        )()
+        await self._send("ready", user=user.get_username(), conversations=conversations)
+
+    async def disconnect(self, code: int) -> None:
+        if self.user is not None:
+            await self.channel_layer.group_discard(agent_group(self.user.pk), self.channel_name)
+        for conversation_id in self.subscribed:
+            await self.channel_layer.group_discard(
+                conversation_group(conversation_id), self.channel_name
+            )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame: Any = None
+        try:
+            if text_data is None or len(text_data.encode()) > settings.WS_MAX_FRAME_BYTES:
+                raise FrameError(
+                    "too_large", f"frames are text of at most {settings.WS_MAX_FRAME_BYTES} bytes"
+                )
+            allowed = self.bucket.take()
+            try:
+                frame = json.loads(text_data)
+            except json.JSONDecodeError as error:
+                raise FrameError("bad_json", f"not JSON: {error.msg}") from error
+            if not isinstance(frame, dict):
+                raise FrameError("bad_json", "a frame must be a JSON object")
+            # Parsed first (the size is bounded above) so that the error names the refused
+            # frame's client_id and the panel knows which pick to send again.
+            if not allowed:
+                raise FrameError("rate_limited", "too many frames; slow down")
+            await self._dispatch(frame)
+        except FrameError as error:
+            client_id = frame.get("client_id") if isinstance(frame, dict) else None
+            await self._error(error.code, error.detail, client_id=client_id)
+        except InvalidInput as error:
+            client_id = frame.get("client_id") if isinstance(frame, dict) else None
+            await self._error(error.code, str(error), client_id=client_id)
+        except (OperationalError, InterfaceError) as error:
+            # The database is unreachable: the frame's transaction rolled back, so the client
+            # may send it again (client ids make that safe) instead of losing its socket.
+            logger.warning("database unavailable: %s", type(error).__name__)
+            client_id = frame.get("client_id") if isinstance(frame, dict) else None
+            await self._error(
+                "unavailable", "the database is unavailable; try again shortly", client_id=client_id
+            )
+
+    async def _dispatch(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "ping":
+            await self._send("pong")
+            return
+        if kind == "auth":
+            await self._auth(frame)
+            return
+        handler = {
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "message": self._message,
+            "pick": self._pick,
+            "dismiss": self._dismiss,
+            "search": self._search,
+        }.get(kind)  # type: ignore[arg-type]
+        if handler is None:
+            raise FrameError("unknown_type", f"unknown frame type {kind!r}")
+        if self.user is None:
+            raise FrameError("unauthenticated", "sign in, or send an 'auth' frame first")
+        await handler(frame)
+
+    async def _auth(self, frame: dict[str, Any]) -> None:
+        if self.user is not None:
+            raise FrameError("invalid", "already authenticated")
+        user = await _user_for_token(_field(frame, "token", str))
+        if user is None:
+            await self._error("unauthenticated", "invalid or revoked token")
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self._start(user)
+
+    async def _subscribe(self, frame: dict[str, Any]) -> None:
+        conversation = await _conversation(self.user, frame.get("conversation"), write=False)
+        await self.channel_layer.group_add(conversation_group(conversation.pk), self.channel_name)
+        self.subscribed.add(conversation.pk)
+        state = await database_sync_to_async(selectors.conversation_state)(
+            conversation, assist_available=inference_available()
+        )
+        await self._send("state", **state)
+
+    async def _unsubscribe(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame.get("conversation")
+        if conversation_id in self.subscribed:
+            self.subscribed.discard(conversation_id)
+            await self.channel_layer.group_discard(
+                conversation_group(conversation_id), self.channel_name
+            )
+
+    async def _message(self, frame: dict[str, Any]) -> None:
+        template = frame.get("template")
+        if template is not None and not isinstance(template, str):
+            raise FrameError("invalid", "'template' must be a template key")
+        ingested = await _message_ingest(
+            self.user,
+            frame.get("conversation"),
+            role=_field(frame, "role", str),
+            text=_field(frame, "text", str),
+            client_id=_field(frame, "client_id", str),
+            template_key=template,
+        )
+        await self._send(
+            "ack", client_id=ingested.message.client_id, id=ingested.message.pk, kind="message"
+        )
+
+    async def _pick(self, frame: dict[str, Any]) -> None:
+        await self._log_pick(frame, action=frame.get("action"))
+
+    async def _dismiss(self, frame: dict[str, Any]) -> None:
+        if frame.get("suggestion") is None:
+            raise FrameError("invalid", "'suggestion' is required to dismiss")
+        await self._log_pick({**frame, "template": None, "rank": None}, action="dismissed")
+
+    async def _log_pick(self, frame: dict[str, Any], *, action: Any) -> None:
+        conversation = await _conversation(self.user, frame.get("conversation"), write=True)
+        request = await database_sync_to_async(pick_validate)(
+            conversation=conversation,
+            agent_id=self.user.pk,
+            suggestion_id=frame.get("suggestion"),
+            template_key=frame.get("template"),
+            rank=frame.get("rank"),
+            action=action,
+            client_id=frame.get("client_id"),
+            time_to_pick_ms=frame.get("time_to_pick_ms"),
+        )
+        stored = await database_sync_to_async(pick_submit)(request=request)
+        if stored is not None:
+            # Stored here: ack directly, the channel layer may be what is down.
+            await self._send(
+                "ack", client_id=stored.client_id, id=stored.pk, kind=ack_kind(stored.action)
+            )
+
+    async def _search(self, frame: dict[str, Any]) -> None:
+        query = _field(frame, "query", str)
+        if len(query) > 200:
+            raise FrameError("too_large", "a search is at most 200 characters")
+        conversation = None
+        if frame.get("conversation") is not None:
+            conversation = await _conversation(self.user, frame["conversation"], write=False)
+        items = await database_sync_to_async(selectors.search_items)(
+            query, conversation=conversation
+        )
+        await self._send("search_results", request_id=frame.get("request_id"), items=items)
+
+    # --- events from the channel layer (assist/live/events.py) -----------------------------------
+
+    async def assist_suggestions(self, event: dict[str, Any]) -> None:
+        if event["frame"]["conversation"] in self.subscribed:
+            await self._send("suggestions", **event["frame"])
+
+    async def assist_ack(self, event: dict[str, Any]) -> None:
+        await self._send("ack", client_id=event["client_id"], id=event["id"], kind=event["kind"])
+
+    async def assist_status(self, event: dict[str, Any]) -> None:
+        await self._send("status", assist_available=event["assist_available"])
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def _send(self, frame_type: str, /, **fields: Any) -> None:
+        await self.send(text_data=json.dumps({"type": frame_type, **fields}))
+
+    async def _error(self, code: str, detail: str, *, client_id: Any = None) -> None:
+        extra = {"client_id": client_id} if isinstance(client_id, str) else {}
+        await self._send("error", code=code, detail=detail, **extra)

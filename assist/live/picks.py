@@ -1,0 +1,150 @@
+"""Recording what the agent picked (or dismissed), exactly once per client id."""
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from assist.errors import InvalidInput
+from assist.live import dispatch
+from assist.live.events import agent_group, send_event_on_commit, send_now
+from assist.live.heartbeat import inference_available
+from assist.models import Conversation, Pick, Suggestion
+from templates_app.models import ResponseTemplate
+
+MAX_TIME_TO_PICK_MS = 24 * 3600 * 1000
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PickRequest:
+    """A checked pick, plain data so it can travel to the worker as task arguments."""
+
+    conversation_id: int
+    agent_id: int
+    suggestion_id: int | None
+    template_id: int | None
+    rank: int | None
+    action: str
+    client_id: str
+    picked_at: str
+    time_to_pick_ms: int | None
+
+    def as_task_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pick_validate(
+    *,
+    conversation: Conversation,
+    agent_id: int,
+    suggestion_id: Any,
+    template_key: Any,
+    rank: Any,
+    action: Any,
+    client_id: Any,
+    time_to_pick_ms: Any = None,
+) -> PickRequest:
+    """Check a pick against the database before anything is queued or stored."""
+    if action not in (Pick.Action.INSERTED, Pick.Action.SENT, Pick.Action.DISMISSED):
+        raise InvalidInput("action must be 'inserted', 'sent' or 'dismissed'")
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
+        raise InvalidInput("client_id must be a string of 1 to 64 characters")
+    suggestion = None
+    if suggestion_id is not None:
+        if not isinstance(suggestion_id, int) or isinstance(suggestion_id, bool):
+            raise InvalidInput("suggestion must be an id or null")
+        suggestion = Suggestion.objects.filter(pk=suggestion_id, conversation=conversation).first()
+        if suggestion is None:
+            raise InvalidInput(
+                f"no suggestion {suggestion_id} in this conversation", code="not_found"
+            )
+    template = None
+    if action != Pick.Action.DISMISSED or template_key is not None:
+        if not isinstance(template_key, str):
+            raise InvalidInput("template must be a template key")
+        template = ResponseTemplate.objects.filter(key=template_key).first()
+        if template is None:
+            raise InvalidInput(f"no template {template_key!r}", code="not_found")
+    if rank is not None:
+        if suggestion is None:
+            raise InvalidInput("rank needs a suggestion")
+        if (
+            not isinstance(rank, int)
+            or isinstance(rank, bool)
+            or not 1 <= rank <= len(suggestion.items)
+        ):
+            raise InvalidInput(f"rank must be between 1 and {len(suggestion.items)}")
+        if template is not None and suggestion.items[rank - 1]["key"] != template.key:
+            raise InvalidInput("template is not the one at that rank of the suggestion")
+    if time_to_pick_ms is not None and (
+        not isinstance(time_to_pick_ms, int) or not 0 <= time_to_pick_ms <= MAX_TIME_TO_PICK_MS
+    ):
+        raise InvalidInput("time_to_pick_ms must be a whole number of milliseconds")
+    return PickRequest(
+        conversation_id=conversation.pk,
+        agent_id=agent_id,
+        suggestion_id=suggestion.pk if suggestion else None,
+        template_id=template.pk if template else None,
+        rank=rank,
+        action=action,
+        client_id=client_id,
+        picked_at=timezone.now().isoformat(),
+        time_to_pick_ms=time_to_pick_ms,
+    )
+
+
+def ack_kind(action: str) -> str:
+    """What an `ack` frame calls a stored pick row."""
+    return "dismiss" if action == Pick.Action.DISMISSED else "pick"
+
+
+def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
+    """Store the pick unless its client id is already stored; returns (pick, created).
+
+    Either way the agent's panels get an `ack` after the commit: a retry is acknowledged again.
+    """
+    ack = {"type": "assist.ack", "client_id": request.client_id, "kind": ack_kind(request.action)}
+    try:
+        with transaction.atomic():
+            pick = Pick.objects.create(
+                conversation_id=request.conversation_id,
+                agent_id=request.agent_id,
+                suggestion_id=request.suggestion_id,
+                template_id=request.template_id,
+                rank=request.rank,
+                action=request.action,
+                client_id=request.client_id,
+                picked_at=dt.datetime.fromisoformat(request.picked_at),
+                time_to_pick_ms=request.time_to_pick_ms,
+            )
+            if request.suggestion_id is not None and request.action != Pick.Action.DISMISSED:
+                Suggestion.objects.filter(pk=request.suggestion_id, used=False).update(used=True)
+            send_event_on_commit(agent_group(request.agent_id), {**ack, "id": pick.pk})
+            return pick, True
+    except IntegrityError:
+        pick = Pick.objects.get(client_id=request.client_id)
+        send_now(agent_group(request.agent_id), {**ack, "id": pick.pk})
+        return pick, False
+
+
+def pick_submit(*, request: PickRequest) -> Pick | None:
+    """Have a worker log the pick, as the design says, or store it here when no worker is
+    alive or the broker is unreachable: a pick is never left waiting for a worker.
+
+    Returns the pick when it was stored here. On the worker path the `ack` reaches the panel
+    from pick_record once the row is committed.
+    """
+    if inference_available():
+        try:
+            dispatch.enqueue(dispatch.LOG_PICK, **request.as_task_kwargs())
+            return None
+        except (OperationalError, ConnectionError, OSError):
+            logger.warning("broker unreachable: storing pick %s directly", request.client_id)
+    pick, _ = pick_record(request=request)
+    return pick

@@ -1,5 +1,0 @@
-from django.urls import path
-
-from assist.consumers import AssistConsumer
-
-websocket_urlpatterns = [path("ws/assist/", AssistConsumer.as_asgi())]

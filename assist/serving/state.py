@@ -1,0 +1,41 @@
+"""What a process keeps between rankings, in one object with one lock and one reset.
+
+The model versions it has loaded and the one it serves (model_cache.py), the active catalog it
+last read (catalog.py), the retrieval encoders for templates newer than the model
+(new_templates.py), and until when a worker heartbeat it has seen is trusted
+(assist/live/heartbeat.py). Tests reset it between tests, since each test has its own
+database (a rolled-back test's catalog version numbers come again in the next one).
+"""
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assist.models import ModelVersion
+    from ranker.retriever import TemplateRetriever
+    from templates_app.active_catalog import ActiveCatalog
+
+
+class ServingState:
+    def __init__(self) -> None:
+        # Held while a model or an encoder loads, too: a process loads each once.
+        self.lock = threading.Lock()
+        self.loaded: set[int] = set()  # model versions loaded, by primary key
+        self.loading: set[int] = set()  # model versions loading in a background thread
+        self.serving: ModelVersion | None = None  # the active version this process served last
+        self.catalog: ActiveCatalog | None = None
+        self.retrievers: dict[str, TemplateRetriever] = {}  # by base model
+        self.heartbeat_seen_until = 0.0  # time.monotonic()
+
+    def reset(self) -> None:
+        """Forget everything this process has loaded or seen."""
+        with self.lock:
+            self.loaded.clear()
+            self.loading.clear()
+            self.serving = None
+            self.catalog = None
+            self.retrievers.clear()
+            self.heartbeat_seen_until = 0.0
+
+
+STATE = ServingState()

@@ -1,0 +1,330 @@
+"""Settings shared by every environment; local.py, production.py and test.py build on them.
+
+Everything that differs between a laptop and production comes from the environment
+(https://docs.djangoproject.com/en/5.2/topics/settings/). With no environment at all the
+service runs in its embedded mode: SQLite, an in-memory channel layer and Celery tasks run
+in-process, so `make run` needs nothing but Python. `DATABASE_URL` and `REDIS_URL` switch to
+PostgreSQL, the Redis channel layer and separate Celery worker processes.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# --- Core -----------------------------------------------------------------------------------
+# DEBUG, SECRET_KEY and ALLOWED_HOSTS differ by environment: local.py and production.py.
+DEBUG = False
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "templates_app",
+    "assist",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Before anything that can answer on its own (WhiteNoise, CommonMiddleware), so that a
+    # preflight gets its CORS headers: https://github.com/adamchainz/django-cors-headers
+    "corsheaders.middleware.CorsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# https://github.com/jazzband/dj-database-url — e.g. postgres://user@127.0.0.1:5432/assist
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+# PostgreSQL plans a statement each time it receives one as text, which is what Django sends by
+# default: about 0.6 ms for the worker's read of a ranking job, more than the read itself.
+# Parameters bound by the server let psycopg prepare a statement once per connection, after it
+# has run `DB_PREPARE_THRESHOLD` times; 0 turns that off (a transaction-mode PgBouncer cannot
+# keep prepared statements).
+DB_PREPARE_THRESHOLD = int(os.environ.get("DB_PREPARE_THRESHOLD", "5"))
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_PREPARE_THRESHOLD > 0:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=DB_PREPARE_THRESHOLD
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The review queries' covering indexes (INCLUDE columns) are a PostgreSQL feature; on the
+# embedded SQLite they are plain indexes, which is all a laptop needs.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/panel/"
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+# WhiteNoise serves them from the ASGI process too: locally straight from the app folders
+# (WHITENOISE_USE_FINDERS in local.py), in production from STATIC_ROOT after `collectstatic`.
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+
+# --- Security (https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/) -----------
+# HTTPS redirects, secure cookies and HSTS are production's (production.py).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Redis, Channels, Celery ----------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# https://channels.readthedocs.io/en/stable/topics/channel_layers.html
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            # Publish/subscribe: a push is one PUBLISH that the server processes watching the
+            # conversation receive at once, about 2 ms less per suggestion here than the
+            # list-based RedisChannelLayer (several round trips a group_send, then a BZPOPMIN
+            # relay in the server). Delivery is at-most-once either way (assist/live/events.py).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Shared state between processes (the workers' heartbeat): Redis, or this process's memory.
+# https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html (read with namespace CELERY_)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+# Embedded mode has no broker process, so tasks run in the calling process. Tests of the worker
+# path never rely on this: they start a real worker against Redis.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ROUTES = {
+    "assist.tasks.rank": {"queue": "inference"},
+    # Its own queue and worker (`manage.py serve` starts one, one process, niced), so a
+    # retraining never takes a process that rankings are waiting for.
+    "assist.tasks.retrain": {"queue": "training"},
+    "assist.tasks.*": {"queue": "default"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Time limits stay well below Redis's visibility timeout (1 hour by default), so a task that
+# is still running is never redelivered to a second worker.
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "60"))
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "90"))
+# A message a killed worker had taken comes back after this many seconds (the fault drills in
+# tests/faults shorten it; the time limits above must stay below it).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after each task unless
+# this is set, and a new PostgreSQL connection cost about 9 ms of every ranking here (measured
+# in the worker). Set, a worker keeps its connection (Celery still recycles it about every N
+# tasks), and assist/live/worker_signals.py applies Django's own rules at each task start:
+# CONN_MAX_AGE and the health check, so an expired or broken connection is replaced, not used.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
+# A pool process loads the ranker before it reports itself up (assist/live/worker_signals.py),
+# which takes longer than Celery's 4 s default on a busy machine: the pool then kills each
+# replacement for a dead process in turn and never recovers (seen in tests/faults).
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(os.environ.get("CELERY_WORKER_PROC_ALIVE_TIMEOUT", "60"))
+# A web process must not hang on a dead broker: a few quick retries, then degraded mode.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "assist.api.authentication.AgentTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "assist.api.exceptions.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    # Per agent, across processes (the cache is Redis); fails open if the cache is down.
+    "DEFAULT_THROTTLE_CLASSES": ["assist.api.throttling.AgentRateThrottle"],
+}
+# Requests per agent to the REST API, as DRF writes rates. Generous: the extension re-sends a
+# whole conversation when it opens one; the limit is there to stop a runaway client.
+API_RATE = os.environ.get("API_RATE", "600/minute")
+
+# --- CORS (https://github.com/adamchainz/django-cors-headers) ---------------------------------
+# Only the REST API, and only for the extension's own origins: pages of other sites may not
+# read it. Tokens travel in a header, not a cookie, so credentials stay off.
+CORS_ALLOWED_ORIGINS = env_list("EXTENSION_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+
+# --- Agent tokens ---------------------------------------------------------------------------
+# A token stops working this many days after it was issued; the agent gets a new one.
+AGENT_TOKEN_TTL_DAYS = int(os.environ.get("AGENT_TOKEN_TTL_DAYS", "30"))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Agent assist API",
+    "DESCRIPTION": "Live response-template suggestions for customer-support agents.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Product --------------------------------------------------------------------------------
+# Filled into templates as {company_name}.
+COMPANY_NAME = os.environ.get("COMPANY_NAME", "Northwind Bank")
+# Longest message text accepted from any client, in characters.
+MESSAGE_MAX_CHARS = int(os.environ.get("MESSAGE_MAX_CHARS", "10000"))
+
+# --- Suggestions and the ranker ---------------------------------------------------------------
+# The model directory used when no ModelVersion is active; `make run` trains one there.
+RANKER_DIR = Path(os.environ.get("RANKER_DIR", BASE_DIR / "var" / "models" / "default"))
+# Intra-op threads per ranking process. Threads x worker processes must fit the cores:
+# oversubscribed, 2 threads ran up to 10x slower than 1 here.
+RANKER_THREADS = int(os.environ.get("RANKER_THREADS", "1"))
+# The inference backend (fp32, bf16, int8, int8-mixed, onnx, onnx-int8); unset: the one the
+# model directory chose at training time by the accuracy rule (docs/ranker.md).
+RANKER_BACKEND = os.environ.get("RANKER_BACKEND") or None
+SUGGESTION_K = int(os.environ.get("SUGGESTION_K", "5"))
+# Deliveries of one ranking before it is recorded as failed: a message whose ranking kills the
+# worker process (acks_late redelivers it) must not crash-loop the inference queue.
+RANK_MAX_ATTEMPTS = int(os.environ.get("RANK_MAX_ATTEMPTS", "3"))
+# Leave templates already sent in the conversation out of the list (default: mark them).
+SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
+# Suggest templates added since the serving model was trained, by retrieval with the base
+# encoder blended by the model's confidence (assist/serving/new_templates.py), until a retrain.
+SUGGEST_NEW_TEMPLATES = env_bool("SUGGEST_NEW_TEMPLATES", True)
+# Their largest share of a list the model is unsure about (ranker/retriever.py).
+NEW_TEMPLATE_WEIGHT = float(os.environ.get("NEW_TEMPLATE_WEIGHT", "2.0"))
+
+# --- Retraining (assist/lifecycle/retraining.py) -----------------------------------------------
+# Where retrained model directories go, one folder per version.
+MODELS_DIR = Path(os.environ.get("MODELS_DIR", BASE_DIR / "var" / "models"))
+# Hours between scheduled retrainings by Celery beat; 0 turns the schedule off.
+RETRAIN_EVERY_HOURS = float(os.environ.get("RETRAIN_EVERY_HOURS", "168"))
+# Promote a retrained model automatically when its top-1 on the newest held-out conversations
+# beats the active model's by at least this much (0.01 = one point); unset: an admin decides.
+_margin = os.environ.get("RETRAIN_PROMOTE_MARGIN", "")
+RETRAIN_PROMOTE_MARGIN = float(_margin) if _margin else None
+# Fewer templated agent turns than this in the logs: no retraining.
+RETRAIN_MIN_EXAMPLES = int(os.environ.get("RETRAIN_MIN_EXAMPLES", "200"))
+# A scheduled retraining fine-tunes the encoder unless this is set (head only: much faster).
+RETRAIN_FREEZE_ENCODER = env_bool("RETRAIN_FREEZE_ENCODER", False)
+# The longest a retraining may run before Celery stops it.
+RETRAIN_TIME_LIMIT_S = int(os.environ.get("RETRAIN_TIME_LIMIT_S", str(6 * 3600)))
+if RETRAIN_EVERY_HOURS > 0:
+    CELERY_BEAT_SCHEDULE = {
+        "retrain-ranker": {
+            "task": "assist.tasks.retrain",
+            "schedule": RETRAIN_EVERY_HOURS * 3600,
+        }
+    }
+
+# --- External re-ranker (ranker/external.py): off unless a URL is set -----------------------
+# An OpenAI-compatible chat endpoint that re-ranks the classifier's top-M with a probability
+# distribution; its temperature is fitted on dev data (`manage.py fit_external_reranker`).
+EXTERNAL_RERANK_URL = os.environ.get("EXTERNAL_RERANK_URL", "")
+EXTERNAL_RERANK_MODEL = os.environ.get("EXTERNAL_RERANK_MODEL", "")
+EXTERNAL_RERANK_KEY = os.environ.get("EXTERNAL_RERANK_KEY", "")
+EXTERNAL_RERANK_TOP_M = int(os.environ.get("EXTERNAL_RERANK_TOP_M", "10"))
+EXTERNAL_RERANK_WEIGHT = float(os.environ.get("EXTERNAL_RERANK_WEIGHT", "0.5"))
+EXTERNAL_RERANK_TEMPERATURE = float(os.environ.get("EXTERNAL_RERANK_TEMPERATURE", "1.0"))
+EXTERNAL_RERANK_TIMEOUT_S = float(os.environ.get("EXTERNAL_RERANK_TIMEOUT_S", "2"))
+
+# The demo helpdesk at /demo/helpdesk/: its customer links open conversations without a login.
+# On in local.py, off in production.py unless asked for.
+DEMO_HELPDESK = False
+
+# --- WebSocket ------------------------------------------------------------------------------
+# Origins allowed besides ALLOWED_HOSTS, e.g. chrome-extension://<extension id>.
+EXTENSION_ORIGINS = env_list("EXTENSION_ORIGINS")
+WS_MAX_FRAME_BYTES = 64 * 1024
+# Per connection: a sustained rate and a burst allowance, in frames.
+WS_RATE_PER_SECOND = float(os.environ.get("WS_RATE_PER_SECOND", "10"))
+WS_RATE_BURST = int(os.environ.get("WS_RATE_BURST", "40"))
+
+# --- Logging --------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}

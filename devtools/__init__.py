@@ -1,0 +1,1 @@
+"""Development tools shared by tests/ and bench/: starting the real processes of the stack."""

@@ -1,0 +1,102 @@
+"""Training data out of the logs: personal data scrubbed, labels from what was sent, time split."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from assist.lifecycle.pii import pii_scrub
+from assist.lifecycle.training_data import conversations_split_by_time, conversations_write_jsonl
+from assist.models import Conversation
+from ranker.data import read_conversations
+from tests import factories
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("write to jane.doe+bank@example.co.uk please", "write to [email] please"),
+        ("card 4111 1111 1111 1111 was declined", "card [card] was declined"),
+        ("card 4111-1111-1111-1111", "card [card]"),
+        ("call me on +44 20 7946 0958", "call me on [phone]"),
+        ("or (555) 123-4567 after six", "or [phone] after six"),
+        ("my number is 020 7946 0958", "my number is [phone]"),
+        ("account 12345678, sort code 20-00-00", "account [account], sort code [account]"),
+        ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "IBAN [account] thanks"),
+    ],
+)
+def test_personal_data_is_replaced_by_tags(text: str, scrubbed: str) -> None:
+    assert pii_scrub(text) == scrubbed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I paid 25 dollars on 12/05 for 3 items",
+        "it arrived on 2024-05-01 at 10:30",
+        "my PIN has 4 digits and I tried 3 times",
+        "",
+    ],
+)
+def test_ordinary_text_and_numbers_are_kept(text: str) -> None:
+    assert pii_scrub(text) == text
+
+
+@pytest.mark.django_db
+def test_export_scrubs_text_and_labels_agent_turns_with_the_sent_template(tmp_path) -> None:
+    template = factories.TemplateFactory(key="card_declined")
+    conversation = factories.ConversationFactory()
+    start = timezone.now()
+    factories.MessageFactory(
+        conversation=conversation,
+        role="customer",
+        text="my card 4111 1111 1111 1111 fails, mail me at a.b@example.com",
+        sent_at=start,
+    )
+    factories.MessageFactory(
+        conversation=conversation,
+        role="agent",
+        text="Sorry about the declined card.",
+        template=template,
+        sent_at=start + dt.timedelta(seconds=5),
+    )
+    factories.MessageFactory(
+        conversation=conversation,
+        role="agent",
+        text="Anything else? Call 020 7946 0958",
+        sent_at=start + dt.timedelta(seconds=9),
+    )
+    factories.MessageFactory(
+        conversation=conversation, role="system", text="agent joined", sent_at=start
+    )
+
+    out = tmp_path / "train.jsonl"
+    assert conversations_write_jsonl(Conversation.objects.all(), out) == 1
+
+    raw = out.read_text()
+    for secret in ("4111", "a.b@example.com", "7946"):
+        assert secret not in raw
+    turns = json.loads(raw)["turns"]
+    assert turns == [
+        {"role": "customer", "text": "my card [card] fails, mail me at [email]"},
+        {"role": "agent", "text": "Sorry about the declined card.", "template": "card_declined"},
+        {"role": "agent", "text": "Anything else? Call [phone]", "template": None},
+    ]
+    # What the export writes is what the ranker reads.
+    (read,) = read_conversations(out)
+    assert [turn.template for turn in read.turns] == [None, "card_declined", None]
+
+
+@pytest.mark.django_db
+def test_time_split_trains_on_the_older_and_validates_on_the_newer() -> None:
+    base = timezone.now() - dt.timedelta(days=30)
+    conversations = [
+        factories.ConversationFactory(started_at=base + dt.timedelta(days=day))
+        for day in (5, 1, 9, 3, 7, 2, 8, 4, 6, 0)
+    ]
+    older, newer = conversations_split_by_time(Conversation.objects.all(), dev_fraction=0.2)
+
+    assert older.count() == 8 and newer.count() == 2
+    assert max(c.started_at for c in older) < min(c.started_at for c in newer)
+    assert {c.pk for c in newer} == {conversations[2].pk, conversations[6].pk}  # days 9 and 8
