@@ -1,4 +1,5 @@
-"""The JavaScript unit tests (panel protocol helpers, extension adapters) under node's runner."""
+"""The JavaScript unit tests (the panel's protocol, state reducer and key map; extension adapters)
+under node's runner."""
 
 import shutil
 import subprocess

@@ -1,0 +1,79 @@
+// The panel's header, tabs, status line, latest messages and feedback line, drawn from the
+// state (reduce.js). Text only: see the note in dom.js.
+
+import { el } from "./dom.js";
+import { activeConversation, conversationLabel } from "./state.js";
+
+const UNAVAILABLE_TEXT = "Suggestions are unavailable right now — search still works";
+const CONTEXT_MESSAGES = 5;
+const FEEDBACK_MS = 2_500;
+
+/** The socket's `connection` event: {state, attempt, final}. */
+export function renderConnection(node, { state, attempt, final }) {
+  node.dataset.state = state;
+  if (state === "open") node.textContent = "connected";
+  else if (final) node.textContent = "disconnected";
+  else if (state === "connecting" && attempt === 0) node.textContent = "connecting…";
+  else node.textContent = "reconnecting…";
+}
+
+export function renderTabs(node, state) {
+  const tabs = [];
+  for (const [key, conversation] of state.conversations) {
+    const tab = el("button", "tab", conversationLabel(conversation));
+    tab.type = "button";
+    tab.setAttribute("role", "tab");
+    tab.dataset.conversation = key;
+    const selected = key === state.activeKey;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    tab.classList.toggle("active", selected);
+    tab.classList.toggle("unseen", conversation.unseen);
+    tab.classList.toggle("closed", conversation.status === "closed");
+    if (conversation.externalId) tab.title = conversation.externalId;
+    if (conversation.unseen) tab.append(el("span", "visually-hidden", " (new suggestions)"));
+    tabs.push(tab);
+  }
+  node.replaceChildren(...tabs);
+}
+
+export function renderStatus(node, state) {
+  const unavailable = !state.assistAvailable || Boolean(activeConversation(state)?.timedOut);
+  const text = unavailable ? UNAVAILABLE_TEXT : "";
+  if (node.textContent !== text) node.textContent = text; // no repeat announcements
+  node.classList.toggle("unavailable", unavailable);
+}
+
+export function renderMessages(node, state) {
+  const messages = activeConversation(state)?.messages.slice(-CONTEXT_MESSAGES) ?? [];
+  const rows = messages.map((message) => {
+    const li = el("li", `message role-${message.role === "agent" ? "agent" : "customer"}`);
+    if (message.pending) li.classList.add("pending");
+    if (message.failed) li.classList.add("failed");
+    li.append(el("span", "role", message.role === "agent" ? "Agent" : "Customer"));
+    li.append(el("span", "text", message.text));
+    return li;
+  });
+  node.replaceChildren(...rows);
+}
+
+/** The line under the lists: "Copied", or what went wrong. */
+export class FeedbackLine {
+  constructor(node) {
+    this.node = node;
+    this.timer = null;
+  }
+
+  show(text, { error = false, sticky = false } = {}) {
+    const node = this.node;
+    node.textContent = text;
+    node.classList.toggle("error", error);
+    clearTimeout(this.timer);
+    if (!sticky) {
+      this.timer = setTimeout(() => {
+        node.textContent = "";
+        node.classList.remove("error");
+      }, FEEDBACK_MS);
+    }
+  }
+}
