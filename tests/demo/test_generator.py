@@ -11,6 +11,7 @@ import csv
 import importlib.util
 import itertools
 import json
+import random
 import re
 import subprocess
 import sys
@@ -201,8 +202,8 @@ def test_agent_and_customer_names_vary(conversations):
     for conv in conversations:
         for turn in conv["turns"]:
             if turn.get("template") == "greeting.formal":
-                agents.update(a for a in gen.AGENTS if a in turn["text"])
-    assert 2 <= len(agents) <= len(gen.AGENTS)
+                agents.update(a for a in gen.PEOPLE["agents"] if a in turn["text"])
+    assert 2 <= len(agents) <= len(gen.PEOPLE["agents"])
 
 
 def test_customer_phrasings_are_varied(conversations):
@@ -223,6 +224,39 @@ def test_scenario_phrasings(catalog):
         assert key in keys, key
         assert len(phrasings) >= 5, key
         assert len(set(phrasings)) == len(phrasings), key
+    # A misspelt field in scenarios.json would be ignored without a word.
+    fields = {"phrasings", "related", "amounts", "days", "future_date"}
+    for key, entry in gen._SCENARIOS.items():
+        assert set(entry) <= fields, (key, set(entry) - fields)
+    for key, (lowest, highest) in gen.DAYS_RANGE.items():
+        assert 0 < lowest <= highest, key
+
+
+def test_phrasing_slots_are_ones_the_generator_fills():
+    # A slot misspelt in a data file would reach the output as "{merchnat}" only in the
+    # conversations that happen to draw that phrasing; check every phrasing instead.
+    slots = set(gen._Conversation(random.Random(0), {}, 1).customer_slots)
+    texts = [text for phrasings in gen.SCENARIOS.values() for text in phrasings]
+    texts += [text for value in gen.TURNS.values() if isinstance(value, list) for text in value]
+    texts = [text for text in texts if isinstance(text, str)]
+    texts += [text for question, answers, _ in gen.CLARIFICATIONS for text in [question, *answers]]
+    assert len(texts) > 300
+    for text in texts:
+        names = {m[1:-1] for m in PLACEHOLDER.findall(text)}
+        assert names <= slots, (text, names - slots)
+        assert "{" not in PLACEHOLDER.sub("", text), text
+
+
+def test_clarifications_suit_known_categories(catalog):
+    # A misspelt category or group in "suits" would silently make a question never asked.
+    categories = {row["category"] for row in catalog}
+    groups = gen.TURNS["category_groups"]
+    for members in groups.values():
+        assert set(members) <= categories
+    for item in gen.TURNS["clarifications"]:
+        assert set(item["suits"]) <= categories | set(groups), item["question"]
+    for question, answers, suits in gen.CLARIFICATIONS:
+        assert question and len(answers) >= 2 and set(suits) <= categories, question
 
 
 def test_missing_template_in_catalog_is_an_error(tmp_path, catalog):
