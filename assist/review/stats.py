@@ -1,8 +1,10 @@
-"""The significance tests and intervals behind the experiment page, with math and numpy only.
+"""The significance tests and intervals behind the experiment page, from scipy.stats.
 
 Welch's t-test and the mean's interval need only counts, means and variances, which the
 database aggregates; Mann-Whitney U needs the values themselves. All tests are two-sided.
-tests/assist/review/test_stats.py checks every function against scipy.stats on the same numbers.
+This module only picks scipy's options and fixes what the page shows where a test is
+undefined (an empty sample, no variance at all); tests/assist/review/test_stats.py checks
+both against textbook values.
 """
 
 import math
@@ -10,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-
-Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
+from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -31,143 +32,69 @@ class Interval:
     high: float
 
 
-def normal_sf(z: float) -> float:
-    """P(Z > z) for a standard normal Z."""
-    return 0.5 * math.erfc(z / math.sqrt(2))
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    # The continued fraction of the incomplete beta function (Lentz's method), as in
-    # Numerical Recipes, 6.4.
-    tiny, eps = 1e-300, 1e-15
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < eps:
-            break
-    return h
-
-
-def regularized_beta(a: float, b: float, x: float) -> float:
-    """I_x(a, b), the regularized incomplete beta function."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def t_sf(t: float, df: float) -> float:
-    """P(T > t) for Student's t with `df` (possibly fractional) degrees of freedom."""
-    tail = 0.5 * regularized_beta(df / 2.0, 0.5, df / (df + t * t))
-    return tail if t >= 0 else 1.0 - tail
-
-
-def t_quantile(q: float, df: float) -> float:
-    """The q-quantile of Student's t (0.5 < q < 1), by bisection on t_sf."""
-    low, high = 0.0, 1.0
-    while t_sf(high, df) > 1.0 - q:
-        high *= 2.0
-    for _ in range(200):
-        mid = (low + high) / 2.0
-        if t_sf(mid, df) > 1.0 - q:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2.0
-
-
 def welch_t_test(
     *, mean1: float, var1: float, n1: int, mean2: float, var2: float, n2: int
 ) -> TestResult:
     """Welch's unequal-variances t-test from summary statistics (sample variances, ddof=1)."""
-    se1, se2 = var1 / n1, var2 / n2
-    se = math.sqrt(se1 + se2)
-    if se == 0:
+    if n1 < 2 or n2 < 2:
+        # A sample variance needs two values; scipy would go on with one degree of freedom.
+        raise ValueError(f"Welch's t-test needs at least two values per sample, not {n1}, {n2}")
+    if var1 / n1 + var2 / n2 == 0:
+        # No variance in either arm: t is undefined (scipy gives ±inf, p = 0, or NaN). The page
+        # has always shown this as "cannot tell the arms apart" rather than as a sure difference.
         return TestResult("Welch's t-test", 0.0 if mean1 == mean2 else math.inf, 1.0)
-    t = (mean1 - mean2) / se
-    df = (se1 + se2) ** 2 / (se1**2 / (n1 - 1) + se2**2 / (n2 - 1))
-    return TestResult("Welch's t-test", t, min(1.0, 2.0 * t_sf(abs(t), df)))
+    result = stats.ttest_ind_from_stats(
+        mean1, math.sqrt(var1), n1, mean2, math.sqrt(var2), n2, equal_var=False
+    )
+    return TestResult("Welch's t-test", float(result.statistic), float(result.pvalue))
 
 
 def mean_interval(*, mean: float, var: float, n: int) -> Interval:
     """The mean with its 95% confidence interval (Student's t, n - 1 degrees of freedom)."""
     if n < 2:
         return Interval(mean, math.nan, math.nan)
-    half = t_quantile(0.975, n - 1) * math.sqrt(var / n)
+    # t.ppf times the standard error rather than t.interval(scale=...): scipy rejects a zero
+    # scale, and identical values should give the point interval [mean, mean].
+    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(var / n)
     return Interval(mean, mean - half, mean + half)
 
 
-def _average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """1-based ranks with ties averaged, and the sizes of the tie groups."""
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    counts = np.diff(np.r_[starts, len(values)])
-    # Within a tie group of size c starting at (0-based) s, every value gets s + (c + 1) / 2.
-    group_rank = starts + (counts + 1) / 2.0
-    ranks = np.empty(len(values))
-    ranks[order] = np.repeat(group_rank, counts)
-    return ranks, counts
-
-
 def mann_whitney_u(x: ArrayLike, y: ArrayLike) -> TestResult:
-    """Mann-Whitney U, two-sided, by the normal approximation with tie and continuity
-    corrections (scipy's `method="asymptotic"`): sound for the large samples an experiment
-    collects (both n over about 20), not for a handful of values.
+    """Mann-Whitney U of `x` (scipy's U1), two-sided, by the normal approximation with tie and
+    continuity corrections: sound for the large samples an experiment collects (both n over
+    about 20), not for a handful of values.
     """
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    n1, n2 = len(a), len(b)
-    ranks, ties = _average_ranks(np.concatenate([a, b]))
-    u1 = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2.0
-    u = max(u1, n1 * n2 - u1)
-    n = n1 + n2
-    tie_term = float((ties**3 - ties).sum()) / (n * (n - 1))
-    sigma = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term))
-    if sigma == 0:
-        return TestResult("Mann-Whitney U", u1, 1.0)
-    z = (u - n1 * n2 / 2.0 - 0.5) / sigma
-    return TestResult("Mann-Whitney U", u1, min(1.0, 2.0 * normal_sf(z)))
+    if len(a) == 0 or len(b) == 0:
+        # scipy returns NaN for an empty sample; there is nothing to tell apart.
+        return TestResult("Mann-Whitney U", 0.0, 1.0)
+    # method="asymptotic" always: scipy's default ("auto") switches to the exact distribution
+    # for small samples without ties, so the p-value's method would depend on the data.
+    result = stats.mannwhitneyu(
+        a, b, use_continuity=True, alternative="two-sided", method="asymptotic"
+    )
+    return TestResult("Mann-Whitney U", float(result.statistic), float(result.pvalue))
 
 
 def two_proportion_z_test(*, x1: int, n1: int, x2: int, n2: int) -> TestResult:
     """The pooled two-proportion z-test (the same p-value as a 2x2 chi-squared test
     without Yates's correction)."""
+    # scipy has no two-proportion z-test (statsmodels' proportions_ztest, which we do not depend
+    # on); chi2_contingency gives z squared but loses its sign, which the page reports.
     pooled = (x1 + x2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
+        # Every trial a success, or none: the two arms cannot differ.
         return TestResult("two-proportion z-test", 0.0, 1.0)
     z = (x1 / n1 - x2 / n2) / se
-    return TestResult("two-proportion z-test", z, min(1.0, 2.0 * normal_sf(abs(z))))
+    return TestResult("two-proportion z-test", z, float(2.0 * stats.norm.sf(abs(z))))
 
 
-def wilson_interval(successes: int, n: int, z: float = Z_95) -> Interval:
-    """A proportion with its Wilson score interval (95% by default)."""
+def wilson_interval(successes: int, n: int, confidence_level: float = 0.95) -> Interval:
+    """A proportion with its Wilson score interval (no continuity correction)."""
     if n == 0:
         return Interval(math.nan, math.nan, math.nan)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    ci = stats.binomtest(successes, n).proportion_ci(
+        confidence_level=confidence_level, method="wilson"
+    )
+    return Interval(successes / n, float(ci.low), float(ci.high))
