@@ -6,10 +6,12 @@ PY := $(BIN)/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format bench bench-quick extension venv clean
+.PHONY: run test lint format bench bench-quick extension venv venv-dev lock clean
 
-# The CPU build of torch goes in first; then every pin, as requirements and as constraints,
-# so that sentence-transformers' unpinned torch requirement cannot pull a CUDA build.
+# Runtime (`make run`) and development (tests, lint, benchmarks) install separately: a server
+# gets no test tools, and `make run` shows that the runtime lock alone is enough to serve.
+# The CPU build of torch goes in first; then every runtime pin, as requirements and as
+# constraints, so that sentence-transformers' unpinned torch requirement cannot pull a CUDA build.
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -17,7 +19,33 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt -c requirements.txt
 	touch $@
 
+# The development lock was compiled against the runtime one; the runtime pins stay constraints
+# here too, so that no development tool can move a package the service runs with.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.txt
+	touch $@
+
 venv: $(VENV)/.installed
+venv-dev: $(VENV)/.installed-dev
+
+# Re-pin both lock files after editing requirements.in or requirements-dev.in:
+#   make lock                                      keep every pin that still fits
+#   make lock LOCK_ARGS="--upgrade-package django"  move one package (--upgrade: all of them)
+# pip-tools lives in a venv of its own, not in the project's, so a broken lock can still be
+# re-made. The locks carry no index or find-links lines (each machine's pip configuration says
+# where packages come from) and no extras (pip refuses extras in a constraints file).
+# pip-compile writes the local CPU build as torch==2.13.0+cpu; the lock keeps the plain version,
+# which that build satisfies (a local label is ignored by ==) and a machine without it can find.
+LOCK_VENV := .venv-lock
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || ( $(PYTHON) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip pip-tools==7.6.2 )
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	sed -i 's/^torch==\(.*\)+cpu$$/torch==\1/' requirements.txt
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 # Local development: embedded defaults (SQLite, in-memory channel layer, in-process tasks)
 # unless DATABASE_URL / REDIS_URL are set; then the ASGI server and Celery worker processes.
@@ -28,11 +56,11 @@ run: venv
 	$(PY) manage.py ensure_model
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-lint: venv
+lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: venv
+format: venv-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -46,7 +74,7 @@ test: lint
 BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 
-bench: venv
+bench: venv-dev
 	$(PY) bench/ranker_bench.py
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/ranking_path_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
@@ -55,7 +83,7 @@ bench: venv
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2
 	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 200000 --picks 1000000
 
-bench-quick: venv
+bench-quick: venv-dev
 	$(PY) bench/ranker_bench.py --quick
 	$(BENCH_ENV) $(PY) bench/ranking_path_bench.py --repeat 50
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
