@@ -49,7 +49,7 @@ lock:
 
 # Local development: embedded defaults (SQLite, in-memory channel layer, in-process tasks)
 # unless DATABASE_URL / REDIS_URL are set; then the ASGI server and Celery worker processes.
-run: export DEBUG ?= 1
+run: export DJANGO_SETTINGS_MODULE ?= config.settings.local
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -92,7 +92,7 @@ bench-quick: venv-dev
 
 # The browser extension as a versioned zip in dist/ (load unpacked from static/extension/).
 extension: venv
-	DEBUG=1 $(PY) manage.py build_extension --out dist
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py build_extension --out dist
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles dist

@@ -1,37 +1,14 @@
-"""Plain pages: the landing page and the health check."""
+"""Plain pages: the landing page and the health check (the agent panel: assist/live/views.py)."""
 
-from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from assist.access import require_role
-from assist.roles import AGENT, SUPERVISOR, user_roles
+from assist.roles import user_roles
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "assist/home.html", {"roles": sorted(user_roles(request.user))})
-
-
-def panel(request: HttpRequest) -> HttpResponse:
-    """The agent panel; it talks to the server over the WebSocket (docs/protocol.md).
-
-    Embedded (`?embed=1`) it may be framed by this site (the demo helpdesk) and by the browser
-    extension's side panel, and it may load signed out: the page holds nothing private, and
-    its socket then authenticates with the token the extension hands over by postMessage.
-    """
-    embedded = request.GET.get("embed") == "1"
-    if request.user.is_authenticated:
-        require_role(request.user, AGENT, SUPERVISOR)
-    elif not embedded:
-        return redirect_to_login(request.get_full_path())
-    response = render(request, "assist/panel.html", {"ws_path": "/ws/assist/"})
-    if embedded:
-        ancestors = settings.EXTENSION_ORIGINS or ["chrome-extension:"]
-        response["Content-Security-Policy"] = f"frame-ancestors 'self' {' '.join(ancestors)}"
-        response.xframe_options_exempt = True  # the CSP above decides who may frame it
-    return response
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

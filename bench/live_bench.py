@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # Celery's Django fixup puts the working directory first on sys.path: work from this checkout
 # whatever the caller's directory, or another checkout's modules (and its servers and workers,
-# started from tests.live.ROOT) would be measured instead.
+# started from devtools.processes.ROOT) would be measured instead.
 os.chdir(ROOT)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
@@ -126,13 +126,14 @@ async def agent_loop(
 
 
 def setup_agents(count: int) -> list[tuple[str, int]]:
+    from assist.roles import AGENT
     from assist.tokens import token_issue
-    from tests import factories
+    from devtools.accounts import open_conversation, user_with_role
 
     agents = []
     for _ in range(count):
-        agent = factories.agent()
-        conversation = factories.ConversationFactory(assigned_agent=agent)
+        agent = user_with_role(AGENT)
+        conversation = open_conversation(agent)
         agents.append((token_issue(user=agent), conversation.pk))
     return agents
 
@@ -155,7 +156,7 @@ def rss_mb(pid: int) -> float:
 
 
 def server_pid(port: int) -> int:
-    """The uvicorn process serving `port` (tests.live.asgi_server hands out only its URL)."""
+    """The uvicorn process serving `port` (devtools.processes.asgi_server gives only its URL)."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes().split(b"\0")
@@ -237,8 +238,8 @@ def main() -> None:
     if not (ranker_dir / "ranker.json").is_file():
         sys.exit(f"no model in {ranker_dir}: run `make run` once (or manage.py ensure_model)")
 
-    from tests.live import asgi_server, celery_worker, free_port, live_env
-    from tests.tiny_models import DEMO_CATALOG
+    from assist.demo.generator import CATALOG_PATH as DEMO_CATALOG
+    from devtools.processes import asgi_server, celery_worker, free_port, live_env
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -246,7 +247,8 @@ def main() -> None:
         call_command("import_catalog", DEMO_CATALOG, verbosity=0)
         # Production settings: DEBUG off, persistent database connections (the tests turn
         # them off so that the test database can be dropped at once).
-        env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=ranker_dir, DEBUG="0",
+        env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=ranker_dir,
+                       DJANGO_SETTINGS_MODULE="config.settings.production",
                        SECRET_KEY="bench-" + "z" * 50, SECURE_SSL_REDIRECT="0",
                        DB_CONN_MAX_AGE="60")  # fmt: skip
         print(

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 # Celery's Django fixup puts the working directory first on sys.path: work from this checkout
 # whatever the caller's directory, or another checkout's modules would be measured.
 os.chdir(ROOT)
+# Production settings: DEBUG, which would record every query, is off.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 os.environ.setdefault("SECRET_KEY", "bench-" + "z" * 50)
-os.environ.setdefault("DEBUG", "0")  # DEBUG would record every query
 
 import django  # noqa: E402
 
@@ -52,14 +52,15 @@ LINES = [
 
 
 def run(repeat: int, turns: int) -> dict[str, list[float]]:
+    from assist.demo.generator import CATALOG_PATH as DEMO_CATALOG
     from assist.live.suggestions import suggestion_create
     from assist.models import Message, Suggestion
+    from assist.roles import AGENT
     from assist.serving.model_cache import serving_ranker
-    from tests import factories
-    from tests.tiny_models import DEMO_CATALOG
+    from devtools.accounts import open_conversation, user_with_role
 
     call_command("import_catalog", DEMO_CATALOG, verbosity=0)
-    conversation = factories.ConversationFactory(assigned_agent=factories.agent())
+    conversation = open_conversation(user_with_role(AGENT))
     for i in range(turns):
         message = Message.objects.create(
             conversation=conversation,

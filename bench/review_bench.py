@@ -94,7 +94,8 @@ def main() -> None:
 
     from assist.models import Conversation, Pick
     from assist.review import metrics
-    from tests import factories
+    from assist.roles import SUPERVISOR
+    from devtools.accounts import user_with_role
 
     database = settings.DATABASES["default"]
     database["TEST"]["NAME"] = f"{database['NAME']}_review_bench"
@@ -118,7 +119,7 @@ def main() -> None:
             f"picks; PostgreSQL; median of {args.repeat} after a warm-up"
         )
         client = Client()
-        client.force_login(factories.supervisor(username="bench_supervisor"))
+        client.force_login(user_with_role(SUPERVISOR, username="bench_supervisor"))
 
         def get(url: str):
             def fetch() -> None:

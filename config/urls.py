@@ -1,3 +1,7 @@
+"""The site's URLs: pages, the demo, review, admin, login and the REST API (/api/).
+
+WebSocket routes are in assist/live/routing.py (config/asgi.py mounts them)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -5,11 +9,12 @@ from drf_spectacular.views import SpectacularAPIView
 
 from assist import views
 from assist.api import views as api
+from assist.live import views as live
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("panel/", views.panel, name="panel"),
+    path("panel/", live.panel, name="panel"),
     path("demo/", include("assist.demo.urls")),
     path("review/", include("assist.review.urls")),
     path("admin/", admin.site.urls),

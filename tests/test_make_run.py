@@ -64,7 +64,7 @@ def test_embedded_defaults_serve_the_admin_with_the_demo_catalog(tmp_path):
             try:
                 requests.get(f"{base}/healthz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting up
                 time.sleep(0.1)
         session = requests.Session()
         login = session.get(f"{base}/admin/login/", timeout=5)

@@ -7,9 +7,9 @@ demo's customer phrasings, in seconds.
 
 from pathlib import Path
 
-from assist.demo.generator import generate_conversations, write_jsonl
+from assist.demo.generator import CATALOG_PATH, generate_conversations, write_jsonl
 
-DEMO_CATALOG = Path(__file__).resolve().parents[1] / "assist" / "demo" / "catalog.csv"
+DEMO_CATALOG = CATALOG_PATH
 
 
 def make_tiny_base(out: Path) -> Path:

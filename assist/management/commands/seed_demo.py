@@ -18,13 +18,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from assist.demo.generator import generate_conversations
+from assist.demo.generator import CATALOG_PATH, generate_conversations
 from assist.imports.conversations import conversations_import
 from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
 from templates_app.catalog_csv import parse_catalog_csv
 from templates_app.services import catalog_import
-
-DEMO_CATALOG = Path(__file__).resolve().parents[2] / "demo" / "catalog.csv"
 
 # username, password, first name, last name, role (None: superuser), staff
 DEMO_USERS = [
@@ -66,7 +64,7 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             self._users()
-            with DEMO_CATALOG.open(encoding="utf-8", newline="") as stream:
+            with CATALOG_PATH.open(encoding="utf-8", newline="") as stream:
                 catalog = catalog_import(rows=parse_catalog_csv(stream))
         self.stdout.write(
             f"catalog: {catalog.created} created, {catalog.updated} updated, "
