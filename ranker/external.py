@@ -19,6 +19,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import requests
@@ -110,7 +111,7 @@ def external_distribution(
     headers = {"Content-Type": "application/json"}
     if config.api_key:
         headers["Authorization"] = f"Bearer {config.api_key}"
-    body = {
+    body: dict[str, Any] = {
         "model": config.model,
         "temperature": 0,
         "response_format": {"type": "json_object"},

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from torch import nn
 
 from ranker.data import CONTEXT_FORMAT
 from ranker.utils import write_json_atomic
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 META_FILE = "ranker.json"
 HEAD_FILE = "head.safetensors"
@@ -107,8 +110,7 @@ class TemplateClassifier(nn.Module):
     def __init__(self, encoder: nn.Module, n_labels: int, scale: float = 20.0) -> None:
         super().__init__()
         self.encoder = encoder
-        hidden = int(getattr(encoder, "config").hidden_size)  # noqa: B009 (a Module attribute)
-        self.head = CosineHead(hidden, n_labels, scale)
+        self.head = CosineHead(hidden_size(encoder), n_labels, scale)
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Mean-pooled sentence embeddings, ``(batch, hidden)``."""
@@ -116,7 +118,22 @@ class TemplateClassifier(nn.Module):
         return mean_pool(out.last_hidden_state, attention_mask)  # (batch, hidden)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(input_ids, attention_mask))  # type: ignore[no-any-return]
+        logits: torch.Tensor = self.head(self.embed(input_ids, attention_mask))  # (batch, labels)
+        return logits
+
+
+def as_pretrained(module: nn.Module) -> PreTrainedModel:
+    """``module`` as the Hugging Face model it is, with its ``config`` and ``save_pretrained``."""
+    from transformers import PreTrainedModel
+
+    if not isinstance(module, PreTrainedModel):
+        raise TypeError(f"not a Hugging Face model: {type(module).__name__}")
+    return module
+
+
+def hidden_size(encoder: nn.Module) -> int:
+    """Width of a Hugging Face encoder's hidden states (``config.hidden_size``)."""
+    return int(as_pretrained(encoder).config.hidden_size)
 
 
 def load_encoder(path: str, dtype: torch.dtype = torch.float32) -> nn.Module:
@@ -124,7 +141,7 @@ def load_encoder(path: str, dtype: torch.dtype = torch.float32) -> nn.Module:
     offline()
     from transformers import AutoModel
 
-    return AutoModel.from_pretrained(path, dtype=dtype)  # type: ignore[no-any-return]
+    return as_pretrained(AutoModel.from_pretrained(path, dtype=dtype))
 
 
 def load_tokenizer(path: str) -> Any:
@@ -143,7 +160,7 @@ def save_model_dir(
     """Write a self-describing model directory."""
     root = Path(model_dir)
     (root / ENCODER_DIR).mkdir(parents=True, exist_ok=True)
-    model.encoder.save_pretrained(root / ENCODER_DIR)  # type: ignore[operator]
+    as_pretrained(model.encoder).save_pretrained(root / ENCODER_DIR)
     tokenizer.save_pretrained(root / ENCODER_DIR)
     head = {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}
     save_file(head, str(root / HEAD_FILE))
@@ -173,7 +190,8 @@ def torch_forward(model: nn.Module) -> Forward:
     def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             ids, mask = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
-            return model(ids, mask).float().numpy()  # type: ignore[no-any-return]
+            logits: torch.Tensor = model(ids, mask)  # (batch, labels)
+            return logits.float().numpy()
 
     return forward
 

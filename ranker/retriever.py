@@ -28,7 +28,13 @@ import numpy as np
 import torch
 
 from ranker.encoding import collate, length_sorted_batches, tokenize
-from ranker.model import default_base_model, load_encoder, load_tokenizer, mean_pool
+from ranker.model import (
+    default_base_model,
+    hidden_size,
+    load_encoder,
+    load_tokenizer,
+    mean_pool,
+)
 
 # Cosine similarities live in [-1, 1]; the classifier's cosine head starts at the same scale.
 DEFAULT_SCALE = 20.0
@@ -53,7 +59,7 @@ class TemplateRetriever:
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit-length mean-pooled embeddings, (n, hidden)."""
         ids = tokenize(self.tokenizer, texts, self.max_tokens)
-        out = np.zeros((len(texts), self.encoder.config.hidden_size), dtype=np.float32)
+        out = np.zeros((len(texts), hidden_size(self.encoder)), dtype=np.float32)
         with self._lock, torch.inference_mode():
             torch.set_num_threads(self.threads)
             for batch in length_sorted_batches(ids, batch_size):
@@ -72,7 +78,8 @@ class TemplateRetriever:
 
     def similarities(self, contexts: Sequence[str], templates: Sequence[str]) -> np.ndarray:
         """Cosine similarity of each context to each template text, (contexts, templates)."""
-        return self.embed(contexts) @ self.template_embeddings(templates).T  # type: ignore[no-any-return]
+        sims: np.ndarray = self.embed(contexts) @ self.template_embeddings(templates).T
+        return sims
 
 
 def template_text(title: str, body: str) -> str:
