@@ -1,5 +1,9 @@
-"""Baselines measured next to the ranker: TF-IDF + logistic regression, and logistic regression
-on frozen mean-pooled encoder embeddings. Both see exactly the contexts the ranker sees."""
+"""Baselines that the benchmarks measure next to the ranker: TF-IDF + logistic regression, and
+logistic regression on frozen mean-pooled encoder embeddings.
+
+Both see exactly the contexts the ranker sees and return probabilities ``(n, labels)``, which
+:func:`ranker.metrics.probability_metrics` scores as it scores the ranker.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from ranker.calibration import ece_mce
-
-
-def topk_metrics(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """top1/top3/top5, NLL and ECE of a probability matrix ``(n, labels)``."""
-    order = np.argsort(-probs, axis=1)
-    out = {f"top{k}": float((order[:, :k] == y[:, None]).any(axis=1).mean()) for k in (1, 3, 5)}
-    out["nll"] = float(-np.log(np.maximum(probs[np.arange(len(y)), y], 1e-12)).mean())
-    out["ece"] = ece_mce(probs, y)[0]
-    return out
 
 
 def _full_probs(clf: Any, x: Any, n_labels: int) -> np.ndarray:
@@ -60,13 +53,12 @@ def frozen_embeddings(
     from tqdm.auto import tqdm
 
     from ranker.encoding import collate, length_sorted_batches, tokenize
-    from ranker.model import load_encoder, load_tokenizer, mean_pool
+    from ranker.model import hidden_size, load_encoder, load_tokenizer, mean_pool
 
     tokenizer = load_tokenizer(base_model)
     encoder = load_encoder(base_model).eval()
     ids = tokenize(tokenizer, texts, max_tokens)
-    hidden_size = int(getattr(encoder, "config").hidden_size)  # noqa: B009
-    out = np.zeros((len(ids), hidden_size), dtype=np.float32)  # (n, hidden)
+    out = np.zeros((len(ids), hidden_size(encoder)), dtype=np.float32)  # (n, hidden)
     with torch.inference_mode():
         for batch in tqdm(list(length_sorted_batches(ids, batch_size)), desc="embed", leave=False):
             input_ids, mask = collate([ids[i] for i in batch])
@@ -86,4 +78,4 @@ def embedding_lr(
     return _full_probs(clf, test_emb, n_labels)
 
 
-__all__ = ["embedding_lr", "frozen_embeddings", "tfidf_lr", "topk_metrics"]
+__all__ = ["embedding_lr", "frozen_embeddings", "tfidf_lr"]

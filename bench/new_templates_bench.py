@@ -31,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ranker import Ranker  # noqa: E402
 from ranker.data import iter_examples, read_catalog, read_conversations  # noqa: E402
+from ranker.metrics import ranked_topk_accuracy  # noqa: E402
 from ranker.retriever import TemplateRetriever, blend_new_templates, template_text  # noqa: E402
 from ranker.train import TrainConfig, train  # noqa: E402
 
@@ -119,17 +120,19 @@ def main() -> None:
 
     def hits(rows: list, weight: float | None) -> tuple[float, float]:
         """Top-1 and top-5 hit rates; weight None: the classifier alone."""
-        hit1 = hit5 = 0
-        for label, ranked, similarities in rows:
-            shown = (
-                ranked[:5]
-                if weight is None
-                else blend_new_templates(ranked, similarities, held_out, k=5, weight=weight)
-            )
-            keys = [key for key, _ in shown]
-            hit1 += keys[:1] == [label]
-            hit5 += label in keys
-        return hit1 / max(len(rows), 1), hit5 / max(len(rows), 1)
+        shown = [
+            [
+                key
+                for key, _ in (
+                    ranked[:5]
+                    if weight is None
+                    else blend_new_templates(ranked, similarities, held_out, k=5, weight=weight)
+                )
+            ]
+            for _, ranked, similarities in rows
+        ]
+        labels = [label for label, _, _ in rows]
+        return ranked_topk_accuracy(shown, labels, 1), ranked_topk_accuracy(shown, labels, 5)
 
     weights = [float(w) for w in args.weights.split(",")]
     tune_new, tune_ordinary = scored(tune)

@@ -25,14 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ranker.baselines import (  # noqa: E402
-    embedding_lr,
-    frozen_embeddings,
-    tfidf_lr,
-    topk_metrics,
-)
+from bench.baselines import embedding_lr, frozen_embeddings, tfidf_lr  # noqa: E402
 from ranker.data import iter_examples, read_catalog, read_conversations  # noqa: E402
 from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
+from ranker.metrics import probability_metrics  # noqa: E402
 from ranker.model import default_base_model, load_tokenizer  # noqa: E402
 from ranker.train import TrainConfig, load_examples, train  # noqa: E402
 
@@ -109,7 +105,7 @@ def accuracy_section(
     test_texts, test_y = _labelled(cfg, test, tokenizer)
     n_labels = len(index)
     t0 = time.perf_counter()
-    tfidf = topk_metrics(tfidf_lr(train_texts, train_y, test_texts, n_labels), test_y)
+    tfidf = probability_metrics(tfidf_lr(train_texts, train_y, test_texts, n_labels), test_y)
     tfidf["fit_seconds"] = round(time.perf_counter() - t0, 1)
     results: dict[str, Any] = {"ranker": ranker, "tfidf_lr": tfidf}
     if frozen:
@@ -117,7 +113,7 @@ def accuracy_section(
         t0 = time.perf_counter()
         emb_train = frozen_embeddings(train_texts, base, cfg.max_tokens)
         emb_test = frozen_embeddings(test_texts, base, cfg.max_tokens)
-        results["frozen_lr"] = topk_metrics(
+        results["frozen_lr"] = probability_metrics(
             embedding_lr(emb_train, train_y, emb_test, n_labels), test_y
         )
         results["frozen_lr"]["fit_seconds"] = round(time.perf_counter() - t0, 1)

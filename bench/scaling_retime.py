@@ -2,7 +2,7 @@
 
 The study times every architecture with one backend (``--backend``, PyTorch fp32 by default);
 the product serves the backend chosen per model at training time, usually ONNX Runtime. This
-repeats the study's own open-loop measurement (``ranker.scaling.member_latency``: Poisson
+repeats the study's own open-loop measurement (``ranker.scaling.latency.member_latency``: Poisson
 arrivals at each of the study's rates, queueing included) for the members named, and writes
 ``OUT/latency_<backend>.json`` beside the study's results:
 
@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ranker.data import read_catalog
 from ranker.model import default_base_model, load_tokenizer
-from ranker.scaling import load_study_config, member_latency, prepare_splits, validation_set
+from ranker.scaling.latency import member_latency
+from ranker.scaling.study import load_study_config, prepare_splits, validation_set
 from ranker.serving import Ranker
 from ranker.utils import write_json_atomic
 

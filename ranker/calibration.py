@@ -1,7 +1,9 @@
-"""Calibration: temperature scaling, ECE/MCE/Brier, reliability diagram, threshold, invert_softmax.
+"""Calibration: temperature scaling, the calibration report and reliability diagram, the
+confidence threshold, invert_softmax.
 
 After Guo et al. (2017) and Wang et al. (2024): one temperature fitted on held-out data by NLL;
 for sources that give only probabilities, invert the softmax first and never re-softmax them.
+The figures themselves (NLL, ECE, Brier) come from :mod:`ranker.metrics`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
+from scipy.special import softmax
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
+from ranker.metrics import FloatArray, IntArray, brier, ece_mce, nll, reliability_bins
 
 
 def invert_softmax(p: NDArray[np.floating], eps: float = 1e-12) -> FloatArray:
@@ -25,14 +26,9 @@ def invert_softmax(p: NDArray[np.floating], eps: float = 1e-12) -> FloatArray:
     applied to probability-only sources. Applying softmax to ``p`` itself instead would flatten
     the distribution.
     """
-    z = np.log(np.maximum(np.asarray(p, dtype=np.float64), eps))
-    return z - z.max(axis=-1, keepdims=True)  # type: ignore[no-any-return]
-
-
-def nll(logits: FloatArray, labels: IntArray, temperature: float = 1.0) -> float:
-    """Mean negative log-likelihood of ``labels`` under ``softmax(logits / T)``."""
-    lp = log_softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=-1)
-    return float(-lp[np.arange(len(labels)), labels].mean())
+    z: FloatArray = np.log(np.maximum(np.asarray(p, dtype=np.float64), eps))
+    shifted: FloatArray = z - z.max(axis=-1, keepdims=True)
+    return shifted
 
 
 def fit_temperature(logits: FloatArray, labels: IntArray) -> float:
@@ -56,38 +52,6 @@ class CalibrationReport:
     mce: float
     brier: float
     nll: float
-
-
-def _bins(conf: FloatArray, correct: FloatArray, n_bins: int) -> list[tuple[float, float, int]]:
-    """(mean confidence, accuracy, count) per equal-width confidence bin."""
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
-    out = []
-    for b in range(n_bins):
-        sel = idx == b
-        n = int(sel.sum())
-        out.append(
-            (float(conf[sel].mean()) if n else 0.0, float(correct[sel].mean()) if n else 0.0, n)
-        )
-    return out
-
-
-def ece_mce(probs: FloatArray, labels: IntArray, n_bins: int = 15) -> tuple[float, float]:
-    """Expected and maximum calibration error of the top-1 confidence, equal-width bins."""
-    if len(labels) == 0:
-        return 0.0, 0.0
-    conf = probs.max(axis=-1)
-    correct = (probs.argmax(axis=-1) == labels).astype(np.float64)
-    gaps = [(abs(c - a), n) for c, a, n in _bins(conf, correct, n_bins) if n]
-    ece = sum(g * n for g, n in gaps) / len(labels)
-    return float(ece), float(max(g for g, _ in gaps))
-
-
-def brier(probs: FloatArray, labels: IntArray) -> float:
-    """Multi-class Brier score: mean squared distance to the one-hot label."""
-    onehot = np.zeros_like(probs)
-    onehot[np.arange(len(labels)), labels] = 1.0
-    return float(((probs - onehot) ** 2).sum(axis=-1).mean())
 
 
 def report(logits: FloatArray, labels: IntArray, temperature: float = 1.0) -> CalibrationReport:
@@ -130,7 +94,7 @@ def reliability_diagram(
         probs = softmax(np.asarray(logits, dtype=np.float64) / t, axis=-1)
         conf = probs.max(axis=-1)
         correct = (probs.argmax(axis=-1) == labels).astype(np.float64)
-        bins = _bins(conf, correct, n_bins)
+        bins = reliability_bins(conf, correct, n_bins)
         centers = (np.arange(n_bins) + 0.5) / n_bins
         ax.bar(centers, [a for _, a, _ in bins], width=1 / n_bins, edgecolor="k", label="accuracy")
         ax.plot([0, 1], [0, 1], "r--", label="perfect")

@@ -1,67 +1,81 @@
-"""``python -m ranker train|evaluate|scaling``: argparse into the config dataclasses."""
+"""``python -m ranker train|evaluate|scaling``: the command line, into the config dataclasses.
+
+One sub-command per config dataclass; ``transformers.HfArgumentParser`` makes an option of every
+field (``--max-tokens`` and ``--max_tokens`` alike; a boolean that defaults to true also gets
+``--no-<name>``), with the field's ``metadata["help"]`` as its help text.
+"""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from transformers import HfArgumentParser
 
-def _add_dataclass_args(parser: argparse.ArgumentParser, cls: Any, required: set[str]) -> None:
-    """One ``--option`` per dataclass field; booleans become flags."""
-    for f in dataclasses.fields(cls):
-        opt = "--" + f.name.replace("_", "-")
-        default = None if f.default is dataclasses.MISSING else f.default
-        if f.type in ("bool", bool):
-            parser.add_argument(opt, action=argparse.BooleanOptionalAction, default=default)
-            continue
-        kind = str(f.type)
-        conv: Any = int if "int" in kind else float if "float" in kind else str
-        parser.add_argument(
-            opt, type=conv, default=default, required=f.name in required, metavar=f.name.upper()
-        )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser (subcommands ``train``, ``evaluate`` and ``scaling``)."""
+if TYPE_CHECKING:
     from ranker.evaluate import EvalConfig
     from ranker.scaling import ScalingConfig
     from ranker.train import TrainConfig
 
-    parser = argparse.ArgumentParser(prog="python -m ranker", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train, calibrate and save a model directory")
-    _add_dataclass_args(tr, TrainConfig, {"data", "catalog", "out"})
-    ev = sub.add_parser("evaluate", help="evaluate a model directory; last line is JSON")
-    _add_dataclass_args(ev, EvalConfig, {"model", "data"})
-    sc = sub.add_parser(
-        "scaling", help="scaling study: loss, accuracy and latency against size and compute"
+    Config = TrainConfig | EvalConfig | ScalingConfig
+
+
+def _commands() -> dict[str, tuple[type[Any], str]]:
+    """Sub-command -> (config dataclass, help). Imported here: they pull in torch."""
+    from ranker.evaluate import EvalConfig
+    from ranker.scaling import ScalingConfig
+    from ranker.train import TrainConfig
+
+    return {
+        "train": (TrainConfig, "train, calibrate and save a model directory"),
+        "evaluate": (EvalConfig, "evaluate a model directory; the last line printed is JSON"),
+        "scaling": (
+            ScalingConfig,
+            "scaling study: loss, accuracy and latency against size and compute",
+        ),
+    }
+
+
+def build_parser() -> HfArgumentParser:
+    """The command-line parser: one sub-command per config dataclass."""
+    parser = HfArgumentParser(
+        prog="python -m ranker",
+        description="Train a template ranker, evaluate it, or run the scaling study.",
     )
-    _add_dataclass_args(sc, ScalingConfig, {"data", "catalog", "out"})
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (config_class, help_text) in _commands().items():
+        sub.add_parser(name, help=help_text, description=help_text, dataclass_types=[config_class])
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
-    args = vars(build_parser().parse_args(argv))
-    command = args.pop("command")
-    if command == "train":
-        from ranker.train import TrainConfig, train
+def parse_command(argv: Sequence[str] | None = None) -> tuple[str, Config]:
+    """``(sub-command, its config)`` from the command line (``sys.argv[1:]`` by default)."""
+    namespace = vars(build_parser().parse_args(argv))
+    command = namespace.pop("command")
+    config_class = _commands()[command][0]
+    fields = {f.name for f in dataclasses.fields(config_class) if f.init}
+    config: Config = config_class(**{k: v for k, v in namespace.items() if k in fields})
+    return command, config
 
-        metrics = train(TrainConfig(**args))
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; prints the command's result as one JSON line and returns the exit status."""
+    from ranker.evaluate import EvalConfig, evaluate
+    from ranker.scaling import ScalingConfig, run_study
+    from ranker.train import TrainConfig, train
+
+    _, config = parse_command(argv)
+    if isinstance(config, TrainConfig):
+        metrics = train(config)
         summary = {k: v for k, v in metrics.items() if k != "history"}
         print(json.dumps(summary, sort_keys=True))
-    elif command == "scaling":
-        from ranker.scaling import ScalingConfig, run_study
-
-        print(json.dumps(run_study(ScalingConfig(**args)), sort_keys=True))
-    else:
-        from ranker.evaluate import EvalConfig, evaluate
-
-        result = evaluate(EvalConfig(**args))
+    elif isinstance(config, ScalingConfig):
+        print(json.dumps(run_study(config), sort_keys=True))
+    elif isinstance(config, EvalConfig):
+        result = evaluate(config)
         sys.stdout.flush()
         print(json.dumps(result, sort_keys=True))
     return 0

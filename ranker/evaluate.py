@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ranker import calibration
 from ranker.data import iter_examples, read_conversations
+from ranker.metrics import abstain_rate, probability_metrics, selective_metrics
 from ranker.serving import Ranker
 
 
@@ -16,13 +16,26 @@ from ranker.serving import Ranker
 class EvalConfig:
     """Arguments of ``python -m ranker evaluate``."""
 
-    model: str
-    data: str
-    allowed: str | None = None  # file with one template key a line: rank only among these
-    exclude_sent: bool = False  # leave out templates already sent in the conversation
-    backend: str | None = None  # default: the backend stored in the model directory
-    threads: int | None = None
-    max_examples: int | None = None
+    model: str = field(metadata={"help": "model directory (written by `python -m ranker train`)"})
+    data: str = field(metadata={"help": "conversations to evaluate on (JSONL)"})
+    allowed: str | None = field(
+        default=None,
+        metadata={"help": "file with one template key a line: rank only among these"},
+    )
+    exclude_sent: bool = field(
+        default=False,
+        metadata={"help": "leave out templates already sent earlier in the conversation"},
+    )
+    backend: str | None = field(
+        default=None,
+        metadata={"help": "serving backend; default: the one stored in the model directory"},
+    )
+    threads: int | None = field(
+        default=None, metadata={"help": "intra-op threads; default: RANKER_THREADS or 1"}
+    )
+    max_examples: int | None = field(
+        default=None, metadata={"help": "evaluate only the first this many agent turns"}
+    )
 
 
 def evaluate(cfg: EvalConfig) -> dict[str, Any]:
@@ -50,27 +63,14 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     y = np.array([index[e.label] for e in labelled if e.label], dtype=np.int64)
     result: dict[str, Any] = {"n": len(y)}
     if len(y):
-        order = np.argsort(-probs, axis=1)
-        for k in (1, 3, 5):
-            result[f"top{k}"] = float((order[:, :k] == y[:, None]).any(axis=1).mean())
-        p_true = probs[np.arange(len(y)), y]
-        result["nll"] = float(-np.log(np.maximum(p_true, 1e-12)).mean())
-        ece, mce = calibration.ece_mce(probs, y)
-        result["ece"] = ece
-        result["mce"] = mce
-        result["brier"] = calibration.brier(probs, y)
-        conf = probs.max(axis=1)
-        kept = conf >= meta.threshold
-        result["coverage_at_threshold"] = float(kept.mean())
-        result["precision_at_threshold"] = float(
-            (order[kept, 0] == y[kept]).mean() if kept.any() else 0.0
-        )
+        result.update(probability_metrics(probs, y))
+        result.update(selective_metrics(probs, y, meta.threshold))
     else:
         result.update({"top1": 0.0, "top3": 0.0, "top5": 0.0, "nll": None, "ece": None})
     result["n_free"] = len(free)
     if free:
         pf = ranker.predict([e.context for e in free], allowed)
-        result["abstain_rate"] = float((pf.max(axis=1) < meta.threshold).mean())
+        result["abstain_rate"] = abstain_rate(pf, meta.threshold)
     else:
         result["abstain_rate"] = None
     result["threshold"] = meta.threshold

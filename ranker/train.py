@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import torch
 from scipy.special import softmax
 from torch import nn
 from tqdm.auto import tqdm
+from transformers import get_scheduler
 
 from ranker import calibration
 from ranker.data import (
@@ -33,9 +34,11 @@ from ranker.data import (
     split_conversations,
 )
 from ranker.encoding import bucketed_batches, collate, tokenize
+from ranker.metrics import TOP_K, nll, topk_accuracy
 from ranker.model import (
     ModelMeta,
     TemplateClassifier,
+    as_pretrained,
     default_base_model,
     load_encoder,
     load_tokenizer,
@@ -49,40 +52,93 @@ from ranker.utils import set_seed
 class TrainConfig:
     """Arguments of ``python -m ranker train``; the defaults are the recipe."""
 
-    data: str
-    catalog: str
-    out: str
-    dev: str | None = None
-    base_model: str | None = None  # default: the installed all-MiniLM-L6-v2
-    epochs: int = 3
-    max_examples: int | None = None
-    max_tokens: int = 256
-    max_messages: int | None = None  # 1 = last message only (no conversation context)
-    seed: int = 13
-    dev_fraction: float = 0.1
-    max_dev_examples: int | None = 2000  # dev is for early stopping and calibration only
-    batch_size: int = 32
-    lr: float = 1e-4  # encoder
-    head_lr_mult: float = 20.0
-    weight_decay: float = 0.01
-    warmup: float = 0.1  # fraction of steps
-    label_smoothing: float = 0.0
-    init: str = "prototype"  # or "random"
-    scale: float = 20.0  # initial cosine-logit scale (learned)
-    patience: int = 1  # epochs without dev-NLL improvement before stopping
-    max_steps: int | None = None  # stop early (tests, smoke runs)
-    # Train only the head over cached embeddings of the frozen encoder: seconds instead of
-    # minutes, a little less accurate (the fast default model of `make run`).
-    freeze_encoder: bool = False
-    domain_adapt: bool = False
-    dapt_epochs: int = 1
-    dapt_lr: float = 5e-5
-    dapt_max_texts: int | None = 20000
-    target_precision: float = 0.9
-    backend: str = "auto"  # auto or one of serving.BACKENDS, stored in the model dir
-    threads: int | None = None  # torch intra-op threads for training (default: torch's)
-    eval_batch_size: int = 64
-    progress: bool = True
+    data: str = field(metadata={"help": "training conversations (JSONL)"})
+    catalog: str = field(metadata={"help": "template catalog (CSV: key,title,body,category)"})
+    out: str = field(metadata={"help": "model directory to write"})
+    dev: str | None = field(
+        default=None,
+        metadata={"help": "dev conversations (JSONL); default: --dev-fraction of --data held out"},
+    )
+    base_model: str | None = field(
+        default=None,
+        metadata={"help": "Hugging Face model folder; default: the installed all-MiniLM-L6-v2"},
+    )
+    epochs: int = field(default=3, metadata={"help": "passes over the training examples"})
+    max_examples: int | None = field(
+        default=None, metadata={"help": "train on a seeded sample of at most this many examples"}
+    )
+    max_tokens: int = field(
+        default=256, metadata={"help": "token budget of a context (oldest messages cut first)"}
+    )
+    max_messages: int | None = field(
+        default=None,
+        metadata={"help": "keep at most this many newest messages (1: no conversation context)"},
+    )
+    seed: int = field(default=13, metadata={"help": "seed of the split, sampling and weights"})
+    dev_fraction: float = field(
+        default=0.1, metadata={"help": "share of conversations held out as dev without --dev"}
+    )
+    max_dev_examples: int | None = field(
+        default=2000,
+        metadata={"help": "dev examples used (early stopping and calibration only)"},
+    )
+    batch_size: int = field(default=32, metadata={"help": "training batch size"})
+    lr: float = field(default=1e-4, metadata={"help": "learning rate of the encoder"})
+    head_lr_mult: float = field(
+        default=20.0, metadata={"help": "the head's learning rate as a multiple of --lr"}
+    )
+    weight_decay: float = field(
+        default=0.01, metadata={"help": "AdamW weight decay (not on biases and LayerNorms)"}
+    )
+    warmup: float = field(
+        default=0.1, metadata={"help": "linear warm-up, as a fraction of the training steps"}
+    )
+    label_smoothing: float = field(
+        default=0.0, metadata={"help": "label smoothing of the cross-entropy loss"}
+    )
+    init: str = field(
+        default="prototype",
+        metadata={"help": "head initialisation: 'prototype' (class-mean embeddings) or 'random'"},
+    )
+    scale: float = field(
+        default=20.0, metadata={"help": "initial scale of the cosine logits (learned)"}
+    )
+    patience: int = field(
+        default=1, metadata={"help": "epochs without dev-NLL improvement before stopping"}
+    )
+    max_steps: int | None = field(
+        default=None, metadata={"help": "stop after this many steps (tests, smoke runs)"}
+    )
+    # Seconds instead of minutes, a little less accurate: the fast default model of `make run`.
+    freeze_encoder: bool = field(
+        default=False,
+        metadata={"help": "train only the head over cached embeddings of the frozen encoder"},
+    )
+    domain_adapt: bool = field(
+        default=False,
+        metadata={"help": "first continue masked-LM pretraining on the conversations' text"},
+    )
+    dapt_epochs: int = field(default=1, metadata={"help": "epochs of the masked-LM stage"})
+    dapt_lr: float = field(default=5e-5, metadata={"help": "learning rate of the masked-LM stage"})
+    dapt_max_texts: int | None = field(
+        default=20000, metadata={"help": "distinct turn texts the masked-LM stage trains on"}
+    )
+    target_precision: float = field(
+        default=0.9,
+        metadata={"help": "dev top-1 precision at which the confidence threshold is set"},
+    )
+    backend: str = field(
+        default="auto",
+        metadata={
+            "help": "serving backend stored in the model directory: 'auto' (the fastest that "
+            "keeps fp32's accuracy) or one of fp32, bf16, int8, int8-mixed, onnx, onnx-int8"
+        },
+    )
+    threads: int | None = field(
+        default=None, metadata={"help": "torch intra-op threads for training; default: torch's"}
+    )
+    eval_batch_size: int = field(default=64, metadata={"help": "batch size of inference passes"})
+    progress: bool = field(default=True, metadata={"help": "show progress bars"})
 
 
 @dataclass
@@ -155,7 +211,9 @@ def domain_adapt(encoder_path: str, texts: list[str], cfg: TrainConfig) -> nn.Mo
     rng = np.random.default_rng(cfg.seed)
     steps = cfg.dapt_epochs * math.ceil(len(ids) / cfg.batch_size)
     opt = torch.optim.AdamW(mlm.parameters(), lr=cfg.dapt_lr, weight_decay=cfg.weight_decay)
-    sched = _warmup_linear(opt, steps, cfg.warmup)
+    sched = get_scheduler(
+        "linear", opt, num_warmup_steps=int(steps * cfg.warmup), num_training_steps=steps
+    )
     mlm.train()
     bar = tqdm(total=steps, desc="domain-adapt (MLM)", disable=not cfg.progress)
     for _ in range(cfg.dapt_epochs):
@@ -170,7 +228,7 @@ def domain_adapt(encoder_path: str, texts: list[str], cfg: TrainConfig) -> nn.Mo
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
-    return mlm.base_model  # type: ignore[no-any-return]
+    return as_pretrained(mlm).base_model
 
 
 def dapt_texts(train_convs: list[Conversation], cfg: TrainConfig) -> list[str]:
@@ -178,28 +236,6 @@ def dapt_texts(train_convs: list[Conversation], cfg: TrainConfig) -> list[str]:
     texts = sorted({t.text for c in train_convs for t in c.turns})
     texts = [texts[i] for i in np.random.default_rng(cfg.seed).permutation(len(texts))]
     return texts[: cfg.dapt_max_texts]
-
-
-def _warmup_linear(
-    opt: torch.optim.Optimizer, steps: int, warmup: float
-) -> torch.optim.lr_scheduler.LambdaLR:
-    n_warm = max(1, int(steps * warmup))
-
-    def f(step: int) -> float:
-        if step < n_warm:
-            return (step + 1) / n_warm
-        return max(0.0, (steps - step) / max(1, steps - n_warm))
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, f)
-
-
-def topk_accuracy(logits: np.ndarray, y: np.ndarray, k: int) -> float:
-    """Share of rows whose label is among the ``k`` highest logits."""
-    if len(y) == 0:
-        return 0.0
-    k = min(k, logits.shape[1])
-    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
-    return float((top == y[:, None]).any(axis=1).mean())
 
 
 def load_examples(
@@ -300,7 +336,9 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
     total = cfg.epochs * steps_per_epoch
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
-    sched = _warmup_linear(opt, total, cfg.warmup)
+    sched = get_scheduler(
+        "linear", opt, num_warmup_steps=int(total * cfg.warmup), num_training_steps=total
+    )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     rng = np.random.default_rng(cfg.seed)
     best_nll, best_state, bad, step = math.inf, None, 0, 0
@@ -331,14 +369,14 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
         entry: dict[str, Any] = {"epoch": epoch + 1, "step": step, "train_loss": running}
         if len(dev.y):
             logits = predict_logits(model, dev.ids, cfg.eval_batch_size, cfg.progress)
-            entry["dev_nll"] = calibration.nll(logits, dev.y)
+            entry["dev_nll"] = nll(logits, dev.y)
             entry["dev_top1"] = topk_accuracy(logits, dev.y, 1)
         history.append(entry)
         if cfg.progress:
             tqdm.write(f"epoch {epoch + 1}: {entry}")
-        nll = entry.get("dev_nll", -float(epoch))
-        if nll < best_nll:
-            best_nll, bad = nll, 0
+        epoch_nll = entry.get("dev_nll", -float(epoch))
+        if epoch_nll < best_nll:
+            best_nll, bad = epoch_nll, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
             bad += 1
@@ -383,12 +421,12 @@ def fit_head(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainCon
         if len(y_dev):
             with torch.no_grad():
                 logits = model.head(x_dev).numpy()  # (n_dev, labels)
-            entry["dev_nll"] = calibration.nll(logits, y_dev)
+            entry["dev_nll"] = nll(logits, y_dev)
             entry["dev_top1"] = topk_accuracy(logits, y_dev, 1)
         history.append(entry)
-        nll = entry.get("dev_nll", -float(epoch))
-        if nll < best_nll:
-            best_nll, bad = nll, 0
+        epoch_nll = entry.get("dev_nll", -float(epoch))
+        if epoch_nll < best_nll:
+            best_nll, bad = epoch_nll, 0
             best_state = copy.deepcopy(model.head.state_dict())
         else:
             bad += 1
@@ -415,9 +453,7 @@ def calibrate(
         probs.max(axis=-1), probs.argmax(axis=-1) == y, target_precision
     )
     metrics: dict[str, Any] = {
-        "dev_top1": topk_accuracy(logits, y, 1),
-        "dev_top3": topk_accuracy(logits, y, 3),
-        "dev_top5": topk_accuracy(logits, y, 5),
+        **{f"dev_top{k}": topk_accuracy(logits, y, k) for k in TOP_K},
         "temperature": temperature,
         "threshold": threshold,
         "calibration_before": asdict(before),

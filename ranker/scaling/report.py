@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ranker.scaling_fit import PowerLaw, fit_series, latency_column, recommend, rps_label
+from ranker.scaling.fit import PowerLaw, fit_series, latency_column, recommend, rps_label
 from ranker.utils import write_json_atomic, write_text_atomic
 
 CSV_COLUMNS = (
@@ -222,7 +222,7 @@ def write_report(
     """``scaling.csv``, ``power_law.json``, the plots and ``recommendation.json``.
 
     The recommendation holds p99 within ``budget_ms`` at the highest of ``rates``; ``fit_on`` is
-    :func:`ranker.scaling_fit.fit_series`'s.
+    :func:`ranker.scaling.fit.fit_series`'s.
     """
     write_csv(rows, rates, out / "scaling.csv")
     fits = fit_series(rows, fit_on)

@@ -13,22 +13,20 @@ import numpy as np
 import pytest
 import torch
 
-from ranker import scaling
-from ranker.cli import build_parser, main
+from ranker.cli import main, parse_command
 from ranker.model import default_base_model, load_encoder
-from ranker.scaling import (
-    ScalingConfig,
+from ranker.scaling import ScalingConfig, run_study, study
+from ranker.scaling.family import (
     TokenCounts,
-    open_loop_latency,
     param_counts,
     plan_members,
-    run_study,
     scratch_encoder,
     training_flops,
     truncated_encoder,
 )
-from ranker.scaling_fit import fit_power_law, fit_series, recommend
-from ranker.scaling_report import csv_columns
+from ranker.scaling.fit import fit_power_law, fit_series, recommend
+from ranker.scaling.latency import open_loop_latency
+from ranker.scaling.report import csv_columns
 from ranker.train import train as real_train
 
 PLOTS = (
@@ -353,7 +351,7 @@ def test_tiny_study_writes_csv_plots_fit_and_recommendation_then_resumes(
     def no_training(cfg: Any) -> Any:
         raise AssertionError(f"trained {cfg.out} again")
 
-    monkeypatch.setattr(scaling, "train", no_training)
+    monkeypatch.setattr(study, "train", no_training)
     cfg = _config(args)
     assert run_study(cfg)["members"] == names
     assert {n: p.stat().st_mtime_ns for n, p in results.items()} == mtimes
@@ -366,7 +364,7 @@ def test_tiny_study_writes_csv_plots_fit_and_recommendation_then_resumes(
         trained.append(Path(cfg.out).parent.name)
         return real_train(cfg)
 
-    monkeypatch.setattr(scaling, "train", counting)
+    monkeypatch.setattr(study, "train", counting)
     run_study(cfg)
     assert trained == ["L2"]
     assert results["L2"].exists()
@@ -380,6 +378,6 @@ def test_tiny_study_writes_csv_plots_fit_and_recommendation_then_resumes(
 
 def _config(args: list[str]) -> ScalingConfig:
     """The ScalingConfig that the command line ``args`` parse into."""
-    parsed = vars(build_parser().parse_args(args))
-    del parsed["command"]
-    return ScalingConfig(**parsed)
+    command, config = parse_command(args)
+    assert command == "scaling" and isinstance(config, ScalingConfig)
+    return config
