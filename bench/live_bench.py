@@ -28,17 +28,9 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# Celery's Django fixup puts the working directory first on sys.path: work from this checkout
-# whatever the caller's directory, or another checkout's modules (and its servers and workers,
-# started from devtools.processes.ROOT) would be measured instead.
-os.chdir(ROOT)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+from checkout import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django("config.settings.test")
 
 import numpy as np  # noqa: E402
 import websockets  # noqa: E402

@@ -17,25 +17,16 @@ one `make run` trains).
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# Celery's Django fixup puts the working directory first on sys.path: work from this checkout
-# whatever the caller's directory, or another checkout's modules would be measured.
-os.chdir(ROOT)
 # Production settings: DEBUG, which would record every query, is off.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
-os.environ.setdefault("SECRET_KEY", "bench-" + "z" * 50)
+from checkout import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django("config.settings.production", SECRET_KEY="bench-" + "z" * 50)
 
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -13,22 +13,13 @@ generated database is kept for the next run (and reused if it is already there).
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# Celery's Django fixup puts the working directory first on sys.path: work from this checkout
-# whatever the caller's directory, or another checkout's modules would be measured.
-os.chdir(ROOT)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+from checkout import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django("config.settings.test")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402

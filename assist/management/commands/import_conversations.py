@@ -21,9 +21,7 @@ class Command(BaseCommand):
         try:
             summary = conversations_import(path=file)
         except ImportRejected as rejected:
-            for error in rejected.errors:
-                self.stderr.write(f"{file}: {error}")
-            raise CommandError("nothing was imported") from rejected
+            raise rejected.command_error(file, self.stderr) from rejected
         self.stdout.write(
             f"{file}: {summary.created} conversations created ({summary.messages} messages), "
             f"{summary.skipped} already imported"

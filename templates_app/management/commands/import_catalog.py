@@ -23,9 +23,7 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"cannot read {file}: {error}") from error
         except ImportRejected as rejected:
-            for error in rejected.errors:
-                self.stderr.write(f"{file}: {error}")
-            raise CommandError("nothing was imported") from rejected
+            raise rejected.command_error(file, self.stderr) from rejected
         self.stdout.write(
             f"{file}: {summary.created} created, {summary.updated} updated, "
             f"{summary.unchanged} unchanged"
