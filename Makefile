@@ -59,6 +59,7 @@ run: venv
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy assist templates_app config devtools ranker
 
 format: venv-dev
 	$(BIN)/ruff check --fix .

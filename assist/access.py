@@ -6,7 +6,7 @@ migration 0002 grants to the groups).
 Unknown ids raise Http404; known ids the user may not reach raise PermissionDenied (403).
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -14,7 +14,8 @@ from django.http import Http404
 from assist.models import Conversation
 from assist.roles import AGENT, SUPERVISOR, has_role, user_roles
 
-AnyUser = AbstractBaseUser | AnonymousUser
+# What request.user and a consumer's scope["user"] hold (the default user model).
+AnyUser = User | AnonymousUser
 
 
 def conversations_visible_to(user: AnyUser) -> QuerySet[Conversation]:
@@ -65,7 +66,7 @@ def write_owner(user: AnyUser) -> int | None:
     if getattr(user, "is_superuser", False):
         return ANY_OWNER
     if AGENT in user_roles(user):
-        return user.pk  # type: ignore[no-any-return]
+        return user.pk
     raise PermissionDenied(NOT_YOURS)
 
 

@@ -1,6 +1,8 @@
 """Django admin: experiments (supervisors, migration 0005) and the model registry (catalog
 admins, migration 0006; superusers both)."""
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -13,15 +15,24 @@ from assist.lifecycle.registry import (
 )
 from assist.models import Experiment, ExperimentArm, ModelVersion
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-class ExperimentArmInline(admin.TabularInline):  # type: ignore[type-arg]
+
+class ArmCount(TypedDict):
+    """What ExperimentAdmin.get_queryset adds to each experiment."""
+
+    n_arms: int
+
+
+class ExperimentArmInline(admin.TabularInline):
     model = ExperimentArm
     extra = 2
     fields = ("name", "model_version", "weight")
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ExperimentAdmin(admin.ModelAdmin):
     list_display = ("name", "is_active", "started_at", "ended_at", "arm_count")
     list_filter = ("is_active",)
     search_fields = ("name",)
@@ -34,8 +45,8 @@ class ExperimentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return queryset.annotate(n_arms=Count("arms"))
 
     @admin.display(description="arms", ordering="n_arms")
-    def arm_count(self, experiment: Experiment) -> int:
-        return int(experiment.n_arms)  # type: ignore[attr-defined]
+    def arm_count(self, experiment: "WithAnnotations[Experiment, ArmCount]") -> int:
+        return int(experiment.n_arms)
 
     def save_model(self, request: HttpRequest, obj: Experiment, form: object, change: bool) -> None:
         # Started when first made active, so the experiment page has a date to start from.

@@ -1,6 +1,8 @@
 """The three kinds of users. Groups (and their permissions) are made by migration 0002."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import TypeGuard
+
+from django.contrib.auth.models import AnonymousUser, User
 
 AGENT = "agent"
 CATALOG_ADMIN = "catalog_admin"
@@ -8,7 +10,7 @@ SUPERVISOR = "supervisor"
 ALL_ROLES = (AGENT, CATALOG_ADMIN, SUPERVISOR)
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+def user_roles(user: User | AnonymousUser) -> frozenset[str]:
     """The user's role names, cached on the user object for the request."""
     if not user.is_authenticated:
         return frozenset()
@@ -18,11 +20,12 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
             cached = frozenset(ALL_ROLES)
         else:
             cached = frozenset(
-                user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)  # type: ignore[union-attr]
+                user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)
             )
-        user._assist_roles = cached  # type: ignore[union-attr]
+        user._assist_roles = cached  # type: ignore[attr-defined]  # a per-request cache
     return cached
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
+def has_role(user: User | AnonymousUser, role: str) -> TypeGuard[User]:
+    """Whether `user` has `role`; an anonymous user has none, so True means a signed-in User."""
     return role in user_roles(user)

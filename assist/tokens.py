@@ -5,7 +5,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from assist.models import AgentToken
@@ -17,14 +17,14 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_issue(*, user: AbstractBaseUser, label: str = "") -> str:
+def token_issue(*, user: User, label: str = "") -> str:
     """A new token for `user`; returns the raw token, which only the caller ever sees."""
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     AgentToken.objects.create(user=user, digest=_digest(raw), prefix=raw[:8], label=label[:100])
     return raw
 
 
-def token_user(raw: str) -> AbstractBaseUser | None:
+def token_user(raw: str) -> User | None:
     """The active user a live token belongs to, or None (unknown, expired, revoked or inactive
     user)."""
     if not raw or len(raw) > 200:

@@ -3,14 +3,14 @@
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.auth.models import Group, User
 
 from assist.live.messages import conversation_open
 from assist.models import Conversation
 from assist.roles import CATALOG_ADMIN, SUPERVISOR
 
 
-def user_with_role(role: str, *, username: str | None = None) -> AbstractUser:
+def user_with_role(role: str, *, username: str | None = None) -> User:
     """A user in the role's group (made by migration 0002); staff for the admin's roles."""
     user = get_user_model().objects.create_user(
         username=username or f"bench-{role}-{uuid.uuid4().hex[:8]}",
@@ -20,7 +20,7 @@ def user_with_role(role: str, *, username: str | None = None) -> AbstractUser:
     return user
 
 
-def open_conversation(agent: AbstractUser) -> Conversation:
+def open_conversation(agent: User) -> Conversation:
     """A new open conversation assigned to `agent`, as the extension's first message opens it."""
     conversation, _ = conversation_open(agent=agent, external_id=f"bench-{uuid.uuid4().hex}")
     return conversation

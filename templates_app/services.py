@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max, QuerySet
 
@@ -13,10 +13,11 @@ from templates_app.models import ResponseTemplate, TemplateRevision
 # The fields a revision snapshots; everything an admin can edit.
 CONTENT_FIELDS = ("title", "body", "category", "locale", "is_active")
 
-User = AbstractBaseUser | None
+# Who made a change; None for changes made by no one signed in (a management command).
+Editor = User | None
 
 
-def _snapshot(template: ResponseTemplate, *, user: User, note: str = "") -> TemplateRevision:
+def _snapshot(template: ResponseTemplate, *, user: Editor, note: str = "") -> TemplateRevision:
     last = template.revisions.aggregate(last=Max("number"))["last"] or 0
     return TemplateRevision.objects.create(
         template=template,
@@ -36,7 +37,7 @@ def template_create(
     category: str = "",
     locale: str = "en",
     is_active: bool = True,
-    user: User = None,
+    user: Editor = None,
     note: str = "created",
 ) -> ResponseTemplate:
     template = ResponseTemplate(
@@ -56,7 +57,7 @@ def template_create(
 
 @transaction.atomic
 def template_update(
-    *, template: ResponseTemplate, user: User = None, note: str = "", **changes: Any
+    *, template: ResponseTemplate, user: Editor = None, note: str = "", **changes: Any
 ) -> ResponseTemplate:
     """Apply `changes` (a subset of CONTENT_FIELDS); a no-op change stores nothing."""
     unknown = set(changes) - set(CONTENT_FIELDS)
@@ -76,7 +77,7 @@ def template_update(
     return locked
 
 
-def template_restore_revision(*, revision: TemplateRevision, user: User) -> ResponseTemplate:
+def template_restore_revision(*, revision: TemplateRevision, user: Editor) -> ResponseTemplate:
     """Make a past revision the current text again; the restore is itself a new revision."""
     return template_update(
         template=revision.template,
@@ -87,7 +88,7 @@ def template_restore_revision(*, revision: TemplateRevision, user: User) -> Resp
 
 
 def templates_set_active(
-    *, templates: QuerySet[ResponseTemplate], is_active: bool, user: User
+    *, templates: QuerySet[ResponseTemplate], is_active: bool, user: Editor
 ) -> int:
     """Activate or deactivate many templates; returns how many changed."""
     changed = 0
@@ -106,7 +107,7 @@ class CatalogImportSummary:
 
 
 @transaction.atomic
-def catalog_import(*, rows: list[CatalogRow], user: User = None) -> CatalogImportSummary:
+def catalog_import(*, rows: list[CatalogRow], user: Editor = None) -> CatalogImportSummary:
     """Upsert parsed catalog rows by key, all or nothing.
 
     Templates that the file does not mention are left as they are: deactivating them is an
@@ -118,7 +119,7 @@ def catalog_import(*, rows: list[CatalogRow], user: User = None) -> CatalogImpor
     }
     created = updated = 0
     for row in rows:
-        content = {
+        content: dict[str, Any] = {
             "title": row.title,
             "body": row.body,
             "category": row.category,

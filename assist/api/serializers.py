@@ -1,5 +1,6 @@
 """Output shapes of the REST API (the input shapes arrive with the live-suggestion endpoints)."""
 
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from assist.models import Conversation, Message, ModelVersion
@@ -7,7 +8,9 @@ from templates_app.models import ResponseTemplate
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    template = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    template: serializers.SlugRelatedField[ResponseTemplate] = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
 
     class Meta:
         model = Message
@@ -15,7 +18,9 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class ConversationSerializer(serializers.ModelSerializer):
-    assigned_agent = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_agent: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Conversation

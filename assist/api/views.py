@@ -1,7 +1,8 @@
 """REST adapters: parse, check access (assist.access), call a selector or service, serialize."""
 
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -49,7 +50,8 @@ class ConversationList(generics.ListAPIView):
         """Open a conversation assigned to the calling agent, or return it if it exists."""
         require_role(request.user, AGENT)
         data = _valid(ConversationOpenSerializer, request)
-        conversation, created = conversation_open(agent=request.user, **data)
+        # require_role let only a signed-in agent through.
+        conversation, created = conversation_open(agent=cast(User, request.user), **data)
         if conversation.assigned_agent_id != request.user.pk:
             raise PermissionDenied("This conversation is assigned to another agent.")
         return Response(ConversationSerializer(conversation).data, status=201 if created else 200)
@@ -146,7 +148,7 @@ class PickCreate(APIView):
         pick, created = pick_record(
             request=pick_validate(
                 conversation=conversation,
-                agent_id=request.user.pk,
+                agent_id=cast(User, request.user).pk,  # write access implies signed in
                 suggestion_id=data["suggestion"],
                 template_key=data["template"],
                 rank=data["rank"],
@@ -177,7 +179,8 @@ class Tokens(APIView):
     def post(self, request: Request) -> Response:
         """Issue a token to the signed-in agent (for the extension). Shown only this once."""
         require_role(request.user, AGENT)
-        return Response({"token": token_issue(user=request.user, label="api")}, status=201)
+        agent = cast(User, request.user)  # require_role let only a signed-in agent through
+        return Response({"token": token_issue(user=agent, label="api")}, status=201)
 
 
 class CurrentToken(APIView):

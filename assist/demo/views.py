@@ -9,10 +9,11 @@ to anyone who holds it.
 
 import secrets
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -119,7 +120,7 @@ def helpdesk_new_customer(request: HttpRequest) -> HttpResponse:
     require_role(request.user, AGENT)
     name = request.POST.get("customer_name", "").strip()[:200] or secrets.choice(DEMO_CUSTOMERS)
     conversation, _ = conversation_open(
-        agent=request.user,
+        agent=cast(User, request.user),  # require_role let only a signed-in agent through
         external_id=f"demo-{secrets.token_hex(6)}",
         channel=CHANNEL,
         customer_name=name,

@@ -49,7 +49,8 @@ def model_version_rollback() -> ModelVersion:
     current = ModelVersion.objects.filter(is_active=True).first()
     previous = (
         ModelVersion.objects.filter(activated_at__isnull=False, is_active=False)
-        .exclude(pk=getattr(current, "pk", None))
+        # pk=None (no active version) excludes nothing; the stubs allow no None here.
+        .exclude(pk=getattr(current, "pk", None))  # type: ignore[misc]
         .order_by("-activated_at")
         .first()
     )

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from assist.access import ANY_OWNER, conversation_for_user, write_owner
+from assist.access import ANY_OWNER, AnyUser, conversation_for_user, write_owner
 from assist.errors import InvalidInput
 from assist.live import sql
 from assist.live.rankings import rank_enqueue
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 def conversation_open(
-    *, agent: AbstractBaseUser, external_id: str, channel: str = "chat", customer_name: str = ""
+    *, agent: User, external_id: str, channel: str = "chat", customer_name: str = ""
 ) -> tuple[Conversation, bool]:
     """The open conversation with this external id, made and assigned to `agent` if new.
 
@@ -96,7 +96,7 @@ CUSTOMER_LINK = None  # message_ingest's sender for the customer's own chat link
 def message_ingest(
     *,
     conversation_id: int,
-    sender: AbstractBaseUser | AnonymousUser | None,
+    sender: AnyUser | None,
     role: str,
     text: str,
     client_id: str,
@@ -179,7 +179,7 @@ def message_ingest(
     return Ingested(message=message, created=True)
 
 
-def _refusal(conversation_id: int, sender: AbstractBaseUser | AnonymousUser | None) -> None:
+def _refusal(conversation_id: int, sender: AnyUser | None) -> None:
     """Raise why the message INSERT stored nothing: unknown, not the sender's, or closed."""
     if sender is CUSTOMER_LINK:
         conversation = Conversation.objects.filter(pk=conversation_id).first()

@@ -9,7 +9,7 @@ every column of a table needs a new column added here (the suite fails otherwise
 """
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, models, transaction
 
@@ -30,7 +30,9 @@ def single_statement() -> AbstractContextManager[Any]:
 def db_value(model: type[models.Model], field: str, value: Any) -> Any:
     """`value` as the ORM would send it for `model.field` in a hand-written statement (JSON,
     time zones: SQLite stores datetimes as text)."""
-    return model._meta.get_field(field).get_db_prep_save(value, connection)
+    # A column of the model's own table: a concrete field, never a reverse relation.
+    column = cast("models.Field[Any, Any]", model._meta.get_field(field))
+    return column.get_db_prep_save(value, connection)
 
 
 def as_inserted(instance: Any, pk: int) -> Any:

@@ -25,7 +25,7 @@ those few hundred aggregated rows into the totals, the daily series and the per-
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -106,10 +106,16 @@ def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _rows(values: QuerySet[Any, Any]) -> list[dict[str, Any]]:
+    """The rows of a values() query: plain dicts, which the rates are added to. (The stubs
+    type them as TypedDicts, which take no keys beyond the query's.)"""
+    return list(values)
+
+
 def _daily_lists(period: Period) -> list[dict[str, Any]]:
     """Suggestion lists counted per (day, model version): one grouped query, read from the
     covering index, that the overview, the daily series and the per-version table share."""
-    return list(
+    return _rows(
         suggestion_lists(period)
         .annotate(day=TruncDate("created_at"))
         .values("day", "model_version_id")
@@ -120,7 +126,7 @@ def _daily_lists(period: Period) -> list[dict[str, Any]]:
 
 def _daily_replies(period: Period) -> list[dict[str, Any]]:
     """Templated replies counted per (day, model version of the list shown, list or not)."""
-    return list(
+    return _rows(
         templated_replies(period)
         .annotate(
             day=TruncDate("sent_at"),
@@ -213,7 +219,7 @@ def _overview(
 
 def per_template(period: Period) -> list[dict[str, Any]]:
     """Usage and hit rate of every template sent in the period, most used first."""
-    rows: list[dict[str, Any]] = list(
+    rows = _rows(
         templated_replies(period).values("template_id").annotate(**_reply_counts()).order_by()
     )
     # Grouped by id alone, then named: joining the catalog before grouping cost a scan more.
@@ -239,7 +245,7 @@ def never_used_templates(period: Period) -> QuerySet[ResponseTemplate]:
 def _agent_picks(period: Period) -> list[dict[str, Any]]:
     """Picks counted per agent: one grouped query that the overview's pick totals share."""
     used_from_list = Q(suggestion__isnull=False, action__in=USED)
-    return list(
+    return _rows(
         Pick.objects.filter(period.q("picked_at"))
         .values("agent_id")
         .annotate(
@@ -354,11 +360,13 @@ def arm_summaries(experiment: Experiment, period: Period) -> list[dict[str, Any]
     return summaries
 
 
-def arm_selection_times(arm: ExperimentArm, period: Period) -> list[int | None]:
+def arm_selection_times(arm: ExperimentArm, period: Period) -> list[int]:
     """The arm's selection times themselves, for the rank test (the one non-aggregate read)."""
-    return list(
+    times = (
         templated_replies(period)
         .filter(conversation__experiment_arm=arm, selection_ms__isnull=False)
         .values_list("selection_ms", flat=True)
         .order_by()
     )
+    # selection_ms__isnull=False: no None among them, which the stubs cannot see.
+    return cast(list[int], list(times))

@@ -3,7 +3,7 @@
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -13,6 +13,9 @@ from django.db.models.functions import Coalesce
 from assist.models import Conversation, ExperimentArm, Message, ModelVersion, Pick, Suggestion
 from assist.roles import AGENT
 from templates_app.models import ResponseTemplate
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 USED = [Pick.Action.INSERTED, Pick.Action.SENT]
 
@@ -94,7 +97,18 @@ def _count(queryset: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def with_counts(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+class ConversationCounts(TypedDict):
+    """What with_counts adds to each conversation."""
+
+    n_messages: int
+    n_lists: int
+    n_used: int
+    n_templated: int
+
+
+def with_counts(
+    conversations: QuerySet[Conversation],
+) -> "QuerySet[WithAnnotations[Conversation, ConversationCounts]]":
     """Per row: messages, suggestion lists, suggestions used, templated replies.
 
     Correlated subqueries, so a page of 50 rows costs 50 index lookups each, not a scan.

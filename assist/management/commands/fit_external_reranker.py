@@ -6,7 +6,7 @@ by NLL (ranker/external.py). Set the printed value as EXTERNAL_RERANK_TEMPERATUR
 """
 
 import random
-from typing import Any
+from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -53,7 +53,7 @@ class Command(BaseCommand):
                 continue
             distributions.append(answer)
             candidates.append(list(answer))
-            labels.append(example.label)
+            labels.append(cast(str, example.label))  # unlabelled examples were dropped above
         if not distributions:
             raise CommandError("the endpoint gave no usable answer")
         temperature = fit_external_temperature(distributions, candidates, labels)

@@ -18,7 +18,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
@@ -49,7 +49,9 @@ CUSTOMER_LINES = [
     "why was my transfer declined?",
 ]
 
-COLUMNS: dict[type[models.Model], list[str]] = {
+# The tables this command fills.
+GeneratedModel = type[Conversation | Message | Suggestion | Pick]
+COLUMNS: dict[GeneratedModel, list[str]] = {
     Conversation: [
         "id",
         "external_id",
@@ -154,7 +156,7 @@ class _IdBlocks:
             model: (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1 for model in COLUMNS
         }
 
-    def take(self, model: type[models.Model], n: int) -> np.ndarray:
+    def take(self, model: GeneratedModel, n: int) -> np.ndarray:
         first = self.next[model]
         self.next[model] += n
         return np.arange(first, first + n)
@@ -238,10 +240,10 @@ class _World:
         now: dt.datetime,
         days: int,
         first: int,
-    ) -> dict[type[models.Model], list[Sequence[Any]]]:
+    ) -> dict[GeneratedModel, list[Sequence[Any]]]:
         n_templates = len(self.template_ids)
         conversation_ids = ids.take(Conversation, len(rounds))
-        out: dict[type[models.Model], list[Sequence[Any]]] = {model: [] for model in COLUMNS}
+        out: dict[GeneratedModel, list[Sequence[Any]]] = {model: [] for model in COLUMNS}
         starts = rng.uniform(0, days * 86400, len(rounds))
         agents = rng.choice(self.agents, len(rounds))
         # Every random number the chunk needs, drawn at once: per-round numpy calls were the
@@ -410,7 +412,7 @@ class _World:
         return out
 
 
-def _write(model: type[models.Model], rows: list[Sequence[Any]]) -> None:
+def _write(model: GeneratedModel, rows: list[Sequence[Any]]) -> None:
     if not rows:
         return
     columns = COLUMNS[model]
@@ -422,7 +424,8 @@ def _write(model: type[models.Model], rows: list[Sequence[Any]]) -> None:
                 for row in rows:
                     copy.write_row(row)
         return
-    objects = []
+    # Instances of `model`: Any, as mypy cannot tie a member of the union to its own manager.
+    objects: list[Any] = []
     for row in rows:
         values = dict(zip(columns, row, strict=True))
         if model is Suggestion:
@@ -435,7 +438,7 @@ def _write(model: type[models.Model], rows: list[Sequence[Any]]) -> None:
 
 
 def _restore_created_at(
-    model: type[models.Model], rows: Iterable[Sequence[Any]], columns: list[str]
+    model: GeneratedModel, rows: Iterable[Sequence[Any]], columns: list[str]
 ) -> None:
     if model is not Suggestion:
         return
