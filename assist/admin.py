@@ -33,10 +33,25 @@ class ExperimentArmInline(admin.TabularInline):
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    list_display = ("name", "is_active", "started_at", "ended_at", "arm_count")
+    list_display = (
+        "name",
+        "is_active",
+        "planned_conversations_per_arm",
+        "started_at",
+        "ended_at",
+        "arm_count",
+    )
     list_filter = ("is_active",)
     search_fields = ("name",)
-    fields = ("name", "salt", "is_active", "started_at", "ended_at", "notes")
+    fields = (
+        "name",
+        "salt",
+        "planned_conversations_per_arm",
+        "is_active",
+        "started_at",
+        "ended_at",
+        "notes",
+    )
     inlines = [ExperimentArmInline]
     actions = ["stop"]
 

@@ -280,6 +280,16 @@ class Experiment(models.Model):
     is_active = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Fixed before the experiment starts: a verdict read earlier is an interim look, and acting
+    # on the first p-value under 0.05 ("peeking") calls far more differences than 5%.
+    planned_conversations_per_arm = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "How many conversations each arm needs before the comparison is read (decided "
+            "before it starts). Empty: every reading is an interim look."
+        ),
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -25,7 +25,7 @@ those few hundred aggregated rows into the totals, the daily series and the per-
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -38,11 +38,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
-    Variance,
 )
 from django.db.models.functions import TruncDate
 
-from assist.models import Experiment, ExperimentArm, Message, ModelVersion, Pick, Suggestion
+from assist.models import Experiment, Message, ModelVersion, Pick, Suggestion
 from templates_app.models import ResponseTemplate
 
 USED = [Pick.Action.INSERTED, Pick.Action.SENT]
@@ -319,54 +318,40 @@ def _daily(lists: list[dict[str, Any]], replies: list[dict[str, Any]]) -> list[d
     return [{"day": day, **totals[day]} for day in sorted(totals)]
 
 
-def arm_summaries(experiment: Experiment, period: Period) -> list[dict[str, Any]]:
-    """Per arm of `experiment`: counts, selection-time mean and variance, hit and
-    acceptance counts, from two grouped queries."""
+def arm_conversation_outcomes(experiment: Experiment, period: Period) -> list[dict[str, Any]]:
+    """Per conversation of `experiment` (the unit of randomisation), its arm and its counts:
+    templated replies, those with a list, top-1 and top-K hits, the sum and number of selection
+    times, lists shown and lists used. Two grouped queries (replies and lists by conversation),
+    merged here; a conversation with neither in the period is absent."""
     arm_field = "conversation__experiment_arm"
-    replies = {
-        row[arm_field]: row
-        for row in templated_replies(period)
-        .filter(conversation__experiment_arm__experiment=experiment)
-        .values(arm_field)
+    in_experiment = Q(conversation__experiment_arm__experiment=experiment)
+    rows: dict[int, dict[str, Any]] = {}
+    empty = dict.fromkeys(
+        ("replies", "with_list", "top1", "topk", "selection_sum", "n_selection", "lists"), 0
+    ) | {"picked_lists": 0}
+    for row in (
+        templated_replies(period)
+        .filter(in_experiment)
+        .values("conversation_id", arm_field)
         .annotate(
-            **_reply_counts(),
+            replies=Count("pk"),
+            with_list=Count("pk", filter=HAD_LIST),
+            top1=Count("pk", filter=Q(shown_rank=1)),
+            topk=Count("pk", filter=Q(shown_rank__isnull=False)),
+            selection_sum=Sum("selection_ms"),
             n_selection=Count("selection_ms"),
-            selection_mean_ms=Avg("selection_ms"),
-            selection_var=Variance("selection_ms", sample=True),
         )
         .order_by()
-    }
-    lists = {
-        row[arm_field]: row
-        for row in suggestion_lists(period)
-        .filter(conversation__experiment_arm__experiment=experiment)
-        .values(arm_field)
+    ):
+        target = rows.setdefault(row["conversation_id"], {"arm_id": row[arm_field]} | empty)
+        target |= {key: row[key] or 0 for key in empty if key in row}
+    for row in (
+        suggestion_lists(period)
+        .filter(in_experiment)
+        .values("conversation_id", arm_field)
         .annotate(**_list_counts())
         .order_by()
-    }
-    conversations = dict(
-        ExperimentArm.objects.filter(experiment=experiment)
-        .annotate(n=Count("conversations"))
-        .values_list("pk", "n")
-    )
-    summaries = []
-    for arm in experiment.arms.select_related("model_version").order_by("pk"):
-        row: dict[str, Any] = {"lists": 0, "picked_lists": 0, "replies": 0, "with_list": 0}
-        row |= {"top1": 0, "topk": 0}
-        row |= {"n_selection": 0, "selection_mean_ms": None, "selection_var": None}
-        row |= lists.get(arm.pk, {}) | replies.get(arm.pk, {})
-        row |= {"arm": arm, "conversations": conversations.get(arm.pk, 0)}
-        summaries.append(_with_rates(row))
-    return summaries
-
-
-def arm_selection_times(arm: ExperimentArm, period: Period) -> list[int]:
-    """The arm's selection times themselves, for the rank test (the one non-aggregate read)."""
-    times = (
-        templated_replies(period)
-        .filter(conversation__experiment_arm=arm, selection_ms__isnull=False)
-        .values_list("selection_ms", flat=True)
-        .order_by()
-    )
-    # selection_ms__isnull=False: no None among them, which the stubs cannot see.
-    return cast(list[int], list(times))
+    ):
+        target = rows.setdefault(row["conversation_id"], {"arm_id": row[arm_field]} | empty)
+        target |= {"lists": row["lists"], "picked_lists": row["picked_lists"]}
+    return list(rows.values())

@@ -1,7 +1,10 @@
 """The significance tests and intervals behind the experiment page, from scipy.stats.
 
-Welch's t-test and the mean's interval need only counts, means and variances, which the
-database aggregates; Mann-Whitney U needs the values themselves. All tests are two-sided.
+The experiment page feeds them one value per conversation (the unit of randomisation), never
+one per reply: replies of one conversation share its agent, customer and topic, so they are not
+independent, and a test that treats them as independent finds differences that are not there
+(docs/review-metrics.md, tests/assist/review/test_experiment_false_positives.py). All tests
+are two-sided.
 This module only picks scipy's options and fixes what the page shows where a test is
 undefined (an empty sample, no variance at all); tests/assist/review/test_stats.py checks
 both against textbook values.
@@ -49,6 +52,33 @@ def welch_t_test(
     return TestResult("Welch's t-test", float(result.statistic), float(result.pvalue))
 
 
+def welch_t_test_values(x: ArrayLike, y: ArrayLike) -> TestResult:
+    """Welch's t-test of two samples of values (one per independent unit)."""
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(
+            f"Welch's t-test needs at least two values per sample, not {len(a)}, {len(b)}"
+        )
+    return welch_t_test(
+        mean1=float(a.mean()),
+        var1=float(a.var(ddof=1)),
+        n1=len(a),
+        mean2=float(b.mean()),
+        var2=float(b.var(ddof=1)),
+        n2=len(b),
+    )
+
+
+def mean_interval_values(values: ArrayLike) -> Interval:
+    """The mean of `values` (one per independent unit) with its 95% interval (Student's t)."""
+    a = np.asarray(values, dtype=float)
+    if len(a) == 0:
+        return Interval(math.nan, math.nan, math.nan)
+    return mean_interval(
+        mean=float(a.mean()), var=float(a.var(ddof=1)) if len(a) > 1 else 0.0, n=len(a)
+    )
+
+
 def mean_interval(*, mean: float, var: float, n: int) -> Interval:
     """The mean with its 95% confidence interval (Student's t, n - 1 degrees of freedom)."""
     if n < 2:
@@ -74,27 +104,3 @@ def mann_whitney_u(x: ArrayLike, y: ArrayLike) -> TestResult:
         a, b, use_continuity=True, alternative="two-sided", method="asymptotic"
     )
     return TestResult("Mann-Whitney U", float(result.statistic), float(result.pvalue))
-
-
-def two_proportion_z_test(*, x1: int, n1: int, x2: int, n2: int) -> TestResult:
-    """The pooled two-proportion z-test (the same p-value as a 2x2 chi-squared test
-    without Yates's correction)."""
-    # scipy has no two-proportion z-test (statsmodels' proportions_ztest, which we do not depend
-    # on); chi2_contingency gives z squared but loses its sign, which the page reports.
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        # Every trial a success, or none: the two arms cannot differ.
-        return TestResult("two-proportion z-test", 0.0, 1.0)
-    z = (x1 / n1 - x2 / n2) / se
-    return TestResult("two-proportion z-test", z, float(2.0 * stats.norm.sf(abs(z))))
-
-
-def wilson_interval(successes: int, n: int, confidence_level: float = 0.95) -> Interval:
-    """A proportion with its Wilson score interval (no continuity correction)."""
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan)
-    ci = stats.binomtest(successes, n).proportion_ci(
-        confidence_level=confidence_level, method="wilson"
-    )
-    return Interval(successes / n, float(ci.low), float(ci.high))

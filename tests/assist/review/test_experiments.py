@@ -14,7 +14,7 @@ from assist.live import selectors
 from assist.live.messages import conversation_open
 from assist.models import Conversation, Experiment, ExperimentArm, ModelVersion, Suggestion
 from assist.review import experiments, metrics
-from assist.review.reports import experiment_report
+from assist.review.reports import MIN_CONVERSATIONS, ArmOutcomes, compare_arms, experiment_report
 from tests import factories
 from tests.assist.api.test_api_live import DEMO_CATALOG, token_client
 from tests.conftest import client_for
@@ -110,75 +110,146 @@ def test_a_model_arm_is_ranked_by_its_own_version(
 
 @pytest.fixture
 def finished_experiment(db):
-    """Control and two model arms, with selection times drawn like the paper's 19 s vs 13 s."""
+    """Control and two model arms, with selection times drawn like the paper's 19 s vs 13 s,
+    several replies per conversation (so reply-level and conversation-level figures differ)."""
     rng = np.random.default_rng(7)
     v1, v2 = factories.ModelVersionFactory(name="v1"), factories.ModelVersionFactory(name="v2")
     experiment = make_experiment(("control", None, 2), ("v1", v1, 49), ("v2", v2, 49))
     template, other = factories.TemplateFactory(), factories.TemplateFactory()
     arms = {arm.name: arm for arm in experiment.arms.all()}
-    times: dict[str, list[int]] = {}
-    hits: dict[str, list[int]] = {}
-    plan = {"control": (40, 19.0, None), "v1": (60, 13.0, 0.6), "v2": (70, 14.5, 0.4)}
+    # Per arm, per conversation: (its mean selection time in s, its top-1 hit rate, lists used).
+    outcomes: dict[str, list[tuple[float, float | None, float | None]]] = {}
+    plan = {"control": (35, 19.0, None), "v1": (40, 13.0, 0.6), "v2": (45, 14.5, 0.4)}
     for name, (n, mean_s, hit_rate) in plan.items():
-        times[name] = [int(x) for x in rng.lognormal(np.log(mean_s * 1000), 0.4, n)]
-        hits[name] = []
-        for index, selection_ms in enumerate(times[name]):
+        outcomes[name] = []
+        for index in range(n):
             conversation = factories.ConversationFactory(experiment_arm=arms[name])
-            shown, rank = None, None
-            if hit_rate is not None:
-                ask = factories.MessageFactory(conversation=conversation)
-                shown = factories.SuggestionFactory(
-                    message=ask, model_version=arms[name].model_version, templates=[template, other]
+            replies = 1 + index % 3
+            times = [int(x) for x in rng.lognormal(np.log(mean_s * 1000), 0.4, replies)]
+            hits, used = [], []
+            for reply, selection_ms in enumerate(times):
+                shown, rank = None, None
+                if hit_rate is not None:
+                    ask = factories.MessageFactory(conversation=conversation)
+                    shown = factories.SuggestionFactory(
+                        message=ask,
+                        model_version=arms[name].model_version,
+                        templates=[template, other],
+                        used=reply == 0,
+                    )
+                    rank = 1 if rng.random() < hit_rate else None
+                    hits.append(1.0 if rank else 0.0)
+                    used.append(1.0 if reply == 0 else 0.0)
+                factories.MessageFactory(
+                    conversation=conversation,
+                    role="agent",
+                    template=template,
+                    shown_suggestion=shown,
+                    shown_rank=rank,
+                    selection_ms=selection_ms,
                 )
-                rank = 1 if index < hit_rate * n else None
-                hits[name].append(1 if rank else 0)
-            factories.MessageFactory(
-                conversation=conversation,
-                role="agent",
-                template=template,
-                shown_suggestion=shown,
-                shown_rank=rank,
-                selection_ms=selection_ms,
+            outcomes[name].append(
+                (
+                    float(np.mean(times)) / 1000,
+                    float(np.mean(hits)) if hits else None,
+                    float(np.mean(used)) if used else None,
+                )
             )
-    return experiment, times, hits
+    return experiment, outcomes
 
 
-def test_experiment_report_agrees_with_scipy(finished_experiment):
-    experiment, times, hits = finished_experiment
+def test_experiment_report_is_computed_over_conversations(finished_experiment):
+    experiment, outcomes = finished_experiment
     report = experiment_report(experiment, metrics.Period())
     rows = {row["arm"].name: row for row in report["arms"]}
+    times = {name: [o[0] for o in values] for name, values in outcomes.items()}
+    hits = {name: [o[1] for o in values] for name, values in outcomes.items()}
+    used = {name: [o[2] for o in values] for name, values in outcomes.items()}
     for name, values in times.items():
+        assert rows[name]["conversations"] == len(values)
         low, high = sp.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sp.sem(values))
-        assert rows[name]["selection_s"].low == pytest.approx(low / 1000, rel=1e-6)
-        assert rows[name]["selection_s"].high == pytest.approx(high / 1000, rel=1e-6)
+        assert rows[name]["selection_s"].low == pytest.approx(low, rel=1e-6)
+        assert rows[name]["selection_s"].high == pytest.approx(high, rel=1e-6)
 
-    found = {(c.metric, c.arm.name, c.reference.name): c for c in report["comparisons"]}
+    found = {(c.metric, c.arm, c.reference): c for c in report["comparisons"]}
     for arm in ("v1", "v2"):
         welch = found[("Mean selection time", arm, "control")]
         expected = sp.ttest_ind(times[arm], times["control"], equal_var=False)
         assert welch.test.p_value == pytest.approx(expected.pvalue, rel=1e-6)
+        assert (welch.n_arm, welch.n_reference) == (len(times[arm]), len(times["control"]))
         rank_test = found[("Selection time", arm, "control")]
         expected = sp.mannwhitneyu(times[arm], times["control"], method="asymptotic")
         assert rank_test.test.p_value == pytest.approx(expected.pvalue, rel=1e-6)
     # Rates compare model arms with the first one; control has no suggestions to hit.
     top1 = found[("Top-1 hit rate", "v2", "v1")]
-    table = [[sum(hits["v2"]), len(hits["v2"]) - sum(hits["v2"])]]
-    table.append([sum(hits["v1"]), len(hits["v1"]) - sum(hits["v1"])])
-    assert top1.test.p_value == pytest.approx(sp.chi2_contingency(table, correction=False)[1])
-    assert not any(c.arm.name == "control" for c in report["comparisons"] if "rate" in c.metric)
+    expected = sp.ttest_ind(hits["v2"], hits["v1"], equal_var=False)
+    assert top1.test.p_value == pytest.approx(expected.pvalue, rel=1e-6)
+    acceptance = found[("Acceptance rate", "v2", "v1")]
+    assert acceptance.difference == pytest.approx(np.mean(used["v2"]) - np.mean(used["v1"]))
+    assert not any(c.arm == "control" for c in report["comparisons"] if "rate" in c.metric)
 
     welch_v1 = found[("Mean selection time", "v1", "control")]
+    assert welch_v1.stage == "interim"  # no planned size set
     assert welch_v1.significant == (welch_v1.test.p_value < 0.05)
     assert ("not statistically significant" in welch_v1.sentence) != welch_v1.significant
+    assert "Interim look" in welch_v1.sentence
+
+
+def test_no_verdict_below_the_minimum_and_final_at_the_planned_size(finished_experiment):
+    experiment, _ = finished_experiment
+    experiment.planned_conversations_per_arm = 35
+    experiment.save(update_fields=["planned_conversations_per_arm"])
+    report = experiment_report(experiment, metrics.Period())
+    assert not report["interim"]
+    found = {(c.metric, c.arm, c.reference): c for c in report["comparisons"]}
+    final = found[("Mean selection time", "v1", "control")]
+    assert final.stage == "final" and "Interim" not in final.sentence
+    assert final.significant  # 13 s against 19 s over 35+ conversations each
+
+    experiment.planned_conversations_per_arm = 1000
+    experiment.save(update_fields=["planned_conversations_per_arm"])
+    assert experiment_report(experiment, metrics.Period())["interim"]
+
+
+def test_no_verdict_below_the_minimum_however_large_the_difference():
+    def arm(n: int, seconds: float) -> ArmOutcomes:
+        rows = [
+            {"replies": 1, "n_selection": 1, "selection_sum": seconds * 1000 + i, "with_list": 0}
+            | {"lists": 0, "top1": 0, "topk": 0, "picked_lists": 0}
+            for i in range(n)
+        ]
+        return ArmOutcomes.from_rows(rows)
+
+    def compare(n: int) -> list:
+        return compare_arms(
+            arm="fast",
+            outcomes=arm(n, 5.0),
+            reference="slow",
+            reference_outcomes=arm(n, 20.0),
+            selection=True,
+            rates=True,
+            planned=None,
+        )
+
+    few = compare(MIN_CONVERSATIONS - 1)
+    assert [c.metric for c in few] == ["Mean selection time", "Selection time"]
+    for comparison in few:
+        assert comparison.test.p_value < 1e-6  # the test itself would say "significant"
+        assert comparison.stage == "too few" and not comparison.significant
+        assert comparison.p_text == "—"
+        assert f"no verdict below {MIN_CONVERSATIONS} conversations" in comparison.sentence
+    enough = compare(MIN_CONVERSATIONS)
+    assert all(c.stage == "interim" and c.significant for c in enough)
 
 
 def test_experiment_page_shows_each_arm_and_the_verdicts(finished_experiment):
-    experiment, _, _ = finished_experiment
+    experiment, _ = finished_experiment
     response = client_for(factories.supervisor()).get(
         reverse("review:experiment", args=[experiment.pk])
     )
     body = response.content.decode()
     assert response.status_code == 200
-    for text in ("control", "v1", "v2", "Welch", "Mann-Whitney U", "two-proportion z-test"):
+    for text in ("control", "v1", "v2", "Welch", "Mann-Whitney U", "over conversations"):
         assert text in body
     assert "statistically significant" in body
+    assert "Interim look" in body and "No planned size is set" in body

@@ -189,75 +189,26 @@ def test_mann_whitney_one_value_each(a, b, u):
     assert (result.statistic, result.p_value) == (u, 1.0)
 
 
-# The two-proportion z-test
+# On values, one per conversation
 
 
-def test_two_proportion_z_worked_example():
-    # 620/1000 against 580/1000: pooled 0.6, se = sqrt(0.6 * 0.4 * (2 / 1000)), z = 0.04 / se.
-    result = stats.two_proportion_z_test(x1=620, n1=1000, x2=580, n2=1000)
-    assert result.name == "two-proportion z-test"
-    assert result.statistic == pytest.approx(0.04 / math.sqrt(0.6 * 0.4 * 2 / 1000), rel=1e-12)
-    assert result.p_value == pytest.approx(0.0679, abs=1e-4)
-    assert not result.significant()
-    swapped = stats.two_proportion_z_test(x1=580, n1=1000, x2=620, n2=1000)
-    assert swapped.statistic == -result.statistic
-    assert swapped.p_value == result.p_value
+def test_welch_on_values_is_scipys_welch():
+    a, b = RNG.lognormal(2.9, 0.5, 40), RNG.lognormal(2.7, 0.6, 55)
+    ours, theirs = stats.welch_t_test_values(a, b), sp.ttest_ind(a, b, equal_var=False)
+    assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-9)
+    assert ours.statistic == pytest.approx(theirs.statistic, rel=1e-9)
 
 
-@pytest.mark.parametrize(
-    ("x1", "n1", "x2", "n2"), [(620, 1000, 580, 1000), (45, 80, 20, 90), (3, 3000, 9, 3100)]
-)
-def test_two_proportion_z_is_chi_squared_without_yates(x1, n1, x2, n2):
-    ours = stats.two_proportion_z_test(x1=x1, n1=n1, x2=x2, n2=n2)
-    table = np.array([[x1, n1 - x1], [x2, n2 - x2]])
-    chi2, p_value, _, _ = sp.chi2_contingency(table, correction=False)
-    assert type(ours.p_value) is float
-    assert ours.statistic**2 == pytest.approx(chi2, rel=1e-9)
-    assert ours.p_value == pytest.approx(p_value, rel=1e-9)
+def test_welch_on_values_needs_two_per_arm():
+    with pytest.raises(ValueError, match="at least two"):
+        stats.welch_t_test_values([1.0], [1.0, 2.0])
 
 
-@pytest.mark.parametrize(("x1", "x2"), [(0, 0), (40, 50)])
-def test_two_proportion_z_all_or_no_successes(x1, x2):
-    result = stats.two_proportion_z_test(x1=x1, n1=40, x2=x2, n2=50)
-    assert (result.statistic, result.p_value) == (0.0, 1.0)
-
-
-# Wilson intervals
-
-
-@pytest.mark.parametrize(
-    ("k", "n", "low", "high"),
-    # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (score, no correction).
-    [
-        (81, 263, 0.2553, 0.3662),
-        (15, 148, 0.0624, 0.1605),
-        (0, 20, 0.0, 0.1611),
-        (1, 29, 0.0061, 0.1718),
-        (29, 29, 0.8830, 1.0),
-    ],
-)
-def test_wilson_published_values(k, n, low, high):
-    interval = stats.wilson_interval(k, n)
-    assert interval.estimate == k / n
-    assert interval.low == pytest.approx(low, abs=5e-5)
-    assert interval.high == pytest.approx(high, abs=5e-5)
-
-
-@pytest.mark.parametrize("n", [1, 10, 250000])
-def test_wilson_at_the_ends_is_closed_form(n):
-    # k = 0: [0, z^2 / (n + z^2)]; k = n: [n / (n + z^2), 1].
-    z2 = 1.959963984540054**2
-    none, every = stats.wilson_interval(0, n), stats.wilson_interval(n, n)
-    assert none.low == 0.0 and none.high == pytest.approx(z2 / (n + z2), rel=1e-12)
-    assert every.low == pytest.approx(n / (n + z2), rel=1e-12)
-    assert every.high == pytest.approx(1.0, abs=1e-15)
-
-
-def test_wilson_confidence_level():
-    at_95, at_99 = stats.wilson_interval(412, 1000), stats.wilson_interval(412, 1000, 0.99)
-    assert at_99.low < at_95.low < 0.412 < at_95.high < at_99.high
-
-
-def test_wilson_of_nothing():
-    interval = stats.wilson_interval(0, 0)
-    assert all(math.isnan(value) for value in (interval.estimate, interval.low, interval.high))
+def test_mean_interval_on_values():
+    values = RNG.normal(5, 2, 25)
+    ours = stats.mean_interval_values(values)
+    low, high = sp.t.interval(0.95, 24, loc=values.mean(), scale=sp.sem(values))
+    assert (ours.low, ours.high) == (pytest.approx(low, rel=1e-9), pytest.approx(high, rel=1e-9))
+    single, empty = stats.mean_interval_values([3.0]), stats.mean_interval_values([])
+    assert single.estimate == 3.0 and math.isnan(single.low)
+    assert math.isnan(empty.estimate)
