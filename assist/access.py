@@ -13,6 +13,7 @@ from django.http import Http404
 
 from assist.models import Conversation
 from assist.roles import AGENT, SUPERVISOR, has_role, user_roles
+from assist.wire import MAX_ID
 
 # What request.user and a consumer's scope["user"] hold (the default user model).
 AnyUser = User | AnonymousUser
@@ -31,8 +32,11 @@ def conversation_for_user(
 ) -> Conversation:
     """The conversation if `user` may read it (or, with write=True, act in it)."""
     try:
+        pk = int(conversation_id)
+        if not 0 < pk <= MAX_ID:  # a URL's <int:> has no bound; the column has
+            raise ValueError(pk)
         conversation = Conversation.objects.select_related("assigned_agent", "experiment_arm").get(
-            pk=int(conversation_id)
+            pk=pk
         )
     except (Conversation.DoesNotExist, ValueError, TypeError) as error:
         raise Http404("No such conversation.") from error

@@ -1,7 +1,8 @@
 import logging
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError, InterfaceError, OperationalError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -21,6 +22,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(
             {"code": exc.code, "detail": str(exc)}, status=STATUS_FOR_CODE.get(exc.code, 400)
         )
+    if isinstance(exc, RequestDataTooBig):
+        # A form body over DATA_UPLOAD_MAX_MEMORY_SIZE (JSON bodies: assist/api/parsers.py).
+        return Response({"code": "too_large", "detail": str(exc)}, status=413)
+    if isinstance(exc, DataError):
+        # A value the database refused (assist/wire.py should have caught it first): the
+        # statement rolled back, and it is the request that is wrong.
+        logger.warning("request refused by the database", exc_info=True)
+        return Response({"code": "invalid", "detail": "A value is out of range."}, status=400)
     if isinstance(exc, DATABASE_DOWN):
         # The transaction rolled back: nothing of this request was stored.
         logger.warning("database unavailable: %s", type(exc).__name__)

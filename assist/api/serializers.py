@@ -63,6 +63,15 @@ class ConversationOpenSerializer(serializers.Serializer):
     )
 
 
+class ConversationFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["open", "closed"], required=False)
+
+
+class TemplateQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    category = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+
+
 class MessageInSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["customer", "agent"])
     text = serializers.CharField(trim_whitespace=False)

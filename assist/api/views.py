@@ -5,8 +5,7 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -15,15 +14,18 @@ from rest_framework.views import APIView
 
 from assist.access import conversation_for_user, conversations_visible_to, require_role
 from assist.api.authentication import AgentTokenAuthentication
+from assist.api.parsers import PARSERS, StrictLimitOffsetPagination, query_params
 from assist.api.serializers import (
     AckSerializer,
     ConversationDetailSerializer,
+    ConversationFilterSerializer,
     ConversationOpenSerializer,
     ConversationSerializer,
     MessageInSerializer,
     ModelVersionSerializer,
     PickInSerializer,
     SuggestionFrameSerializer,
+    TemplateQuerySerializer,
     TemplateSerializer,
     TokenSerializer,
 )
@@ -41,6 +43,8 @@ class ConversationList(generics.ListAPIView):
     """Conversations the caller may see: an agent's own, or all for a supervisor."""
 
     serializer_class = ConversationSerializer
+    parser_classes = PARSERS
+    pagination_class = StrictLimitOffsetPagination
 
     @extend_schema(
         request=ConversationOpenSerializer,
@@ -56,15 +60,13 @@ class ConversationList(generics.ListAPIView):
             raise PermissionDenied("This conversation is assigned to another agent.")
         return Response(ConversationSerializer(conversation).data, status=201 if created else 200)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=["open", "closed"])]
-    )
+    @extend_schema(parameters=[ConversationFilterSerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Conversation]:
         conversations = conversations_visible_to(self.request.user).select_related("assigned_agent")
-        status = self.request.query_params.get("status")
+        status = query_params(ConversationFilterSerializer, self.request).get("status")
         if status:
             conversations = conversations.filter(status=status)
         return conversations
@@ -87,24 +89,21 @@ class TemplateList(generics.ListAPIView):
     """Active templates matching every word of `q`: the catalog search behind the panel."""
 
     serializer_class = TemplateSerializer
+    pagination_class = StrictLimitOffsetPagination
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR),
-            OpenApiParameter("category", OpenApiTypes.STR),
-        ]
-    )
+    @extend_schema(parameters=[TemplateQuerySerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[ResponseTemplate]:
         require_role(self.request.user, AGENT, CATALOG_ADMIN, SUPERVISOR)
-        params = self.request.query_params
-        return template_search(query=params.get("q", ""), category=params.get("category", ""))
+        params = query_params(TemplateQuerySerializer, self.request)
+        return template_search(query=params["q"], category=params["category"])
 
 
 class ModelVersionList(generics.ListAPIView):
     serializer_class = ModelVersionSerializer
+    pagination_class = StrictLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[ModelVersion]:
         require_role(self.request.user, SUPERVISOR, CATALOG_ADMIN)
@@ -118,6 +117,8 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request) -> 
 
 
 class MessageCreate(APIView):
+    parser_classes = PARSERS
+
     @extend_schema(request=MessageInSerializer, responses={200: AckSerializer, 201: AckSerializer})
     def post(self, request: Request, conversation_id: int) -> Response:
         """Store a message once per client id; a customer message triggers a ranking."""
@@ -139,6 +140,8 @@ class MessageCreate(APIView):
 
 
 class PickCreate(APIView):
+    parser_classes = PARSERS
+
     @extend_schema(request=PickInSerializer, responses={200: AckSerializer, 201: AckSerializer})
     def post(self, request: Request) -> Response:
         """Store a pick once per client id. The response is the acknowledgement: it comes

@@ -15,10 +15,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 
-from assist import access
+from assist import access, wire
 from assist.errors import InvalidInput
 from assist.live import selectors
 from assist.live.events import agent_group, conversation_group
@@ -76,7 +76,7 @@ def _roles(user: Any) -> frozenset[str]:
 
 
 def _conversation_id(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not wire.is_id(value):
         raise FrameError("invalid", "'conversation' must be a conversation id")
     return value
 
@@ -160,10 +160,9 @@ class AssistConsumer(AsyncWebsocketConsumer):
                     "too_large", f"frames are text of at most {settings.WS_MAX_FRAME_BYTES} bytes"
                 )
             allowed = self.bucket.take()
-            try:
-                frame = json.loads(text_data)
-            except json.JSONDecodeError as error:
-                raise FrameError("bad_json", f"not JSON: {error.msg}") from error
+            # NUL, lone surrogates, huge numbers and deep nesting are refused here, whatever
+            # field they are in, so no handler below has to think of them.
+            frame = wire.json_loads(text_data)
             if not isinstance(frame, dict):
                 raise FrameError("bad_json", "a frame must be a JSON object")
             # Parsed first (the size is bounded above) so that the error names the refused
@@ -177,6 +176,12 @@ class AssistConsumer(AsyncWebsocketConsumer):
         except InvalidInput as error:
             client_id = frame.get("client_id") if isinstance(frame, dict) else None
             await self._error(error.code, str(error), client_id=client_id)
+        except DataError:
+            # A value the database refused (the checks above should leave none): the
+            # statement rolled back, and it is the frame that is wrong, not the socket.
+            logger.warning("frame refused by the database", exc_info=True)
+            client_id = frame.get("client_id") if isinstance(frame, dict) else None
+            await self._error("invalid", "a value is out of range", client_id=client_id)
         except (OperationalError, InterfaceError) as error:
             # The database is unreachable: the frame's transaction rolled back, so the client
             # may send it again (client ids make that safe) instead of losing its socket.
@@ -228,7 +233,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
         await self._send("state", **state)
 
     async def _unsubscribe(self, frame: dict[str, Any]) -> None:
-        conversation_id = frame.get("conversation")
+        conversation_id = _conversation_id(frame.get("conversation"))
         if conversation_id in self.subscribed:
             self.subscribed.discard(conversation_id)
             await self.channel_layer.group_discard(
