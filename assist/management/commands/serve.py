@@ -1,22 +1,39 @@
-"""`manage.py serve`: the ASGI server, plus Celery worker processes when REDIS_URL is set.
+"""`manage.py serve`: the ASGI server, plus Celery worker processes when REDIS_URL is set, all
+under supervisord.
 
 `make run` calls it. In embedded mode (no REDIS_URL) tasks run inside the server process, so
-only the server starts. Ctrl-C stops everything it started.
+only the server starts. The command writes a supervisord configuration for this machine's
+processes and becomes supervisord: a process that dies is started again (at once after a
+crash, then with a delay growing by a second per failed start), and no process is ever stopped
+because another one died. Ctrl-C or SIGTERM stops everything it started. The production roles,
+one process each, are in the Procfile (docs/architecture.md#processes).
 """
 
+import fcntl
 import os
-import signal
-import subprocess
+import shlex
+import stat
 import sys
-import time
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+# supervisord's restart policy (http://supervisord.org/configuration.html#program-x-section-values).
+# A process that exits after STARTSECS of running is restarted at once; one that dies sooner
+# counts as a failed start and waits 1 s, 2 s, 3 s, ... before the next, for STARTRETRIES tries
+# (about an hour and a half), after which supervisord logs it as FATAL and leaves it.
+STARTSECS = 5
+STARTRETRIES = 100
+# What a process gets between SIGTERM and SIGKILL on the way down: a Celery worker's warm
+# shutdown finishes the task it runs.
+STOPWAITSECS = 15
+
 
 class Command(BaseCommand):
-    help = "Run the ASGI server (uvicorn) and, with REDIS_URL, the Celery workers."
+    help = "Run the ASGI server (uvicorn) and, with REDIS_URL, the Celery workers, supervised."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -30,46 +47,43 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
         python = sys.executable
-        processes = []
+        # The roles of the Procfile, by the same names.
+        programs: dict[str, list[str]] = {}
+        programs["web"] = [
+            python, "-m", "uvicorn", "config.asgi:application", "--host", host,
+            "--port", str(port), "--no-access-log",
+        ]  # fmt: skip
         if settings.REDIS_URL:
-            processes.append(
-                subprocess.Popen(
-                    [
-                        python, "-m", "celery", "-A", "config.celery_app", "worker",
-                        "--queues", "inference,default",
-                        "--concurrency", str(workers),
-                        "--hostname", f"assist-{port}@%h",
-                        "--loglevel", "INFO",
-                    ]
-                )
-            )  # fmt: skip
+            programs["worker"] = [
+                python, "-m", "celery", "-A", "config.celery_app", "worker",
+                "--queues", "inference,default",
+                "--concurrency", str(workers),
+                "--hostname", f"assist-{port}@%h",
+                "--loglevel", "INFO",
+            ]  # fmt: skip
             # Retraining gets its own single, niced worker and the beat scheduler, so a
             # training run never takes a process or a core share that rankings need.
-            processes.append(
-                subprocess.Popen(
-                    [
-                        "nice", "-n", "10", python, "-m", "celery", "-A", "config.celery_app",
-                        "worker",
-                        "--queues", "training", "--concurrency", "1",
-                        "--hostname", f"assist-training-{port}@%h", "--loglevel", "INFO",
-                    ]
-                )
-            )  # fmt: skip
+            programs["training-worker"] = [
+                "nice", "-n", "10", python, "-m", "celery", "-A", "config.celery_app",
+                "worker",
+                "--queues", "training", "--concurrency", "1",
+                "--hostname", f"assist-training-{port}@%h", "--loglevel", "INFO",
+            ]  # fmt: skip
             if settings.RETRAIN_EVERY_HOURS > 0:
                 settings.MODELS_DIR.mkdir(parents=True, exist_ok=True)
-                processes.append(
-                    subprocess.Popen(
-                        [python, "-m", "celery", "-A", "config.celery_app", "beat",
-                         "--loglevel", "INFO",
-                         "--schedule", str(settings.MODELS_DIR / "celerybeat-schedule")]
-                    )
-                )  # fmt: skip
-        processes.append(
-            subprocess.Popen(
-                [python, "-m", "uvicorn", "config.asgi:application", "--host", host,
-                 "--port", str(port), "--no-access-log"]
-            )
-        )  # fmt: skip
+                programs["beat"] = [
+                    python, "-m", "celery", "-A", "config.celery_app", "beat",
+                    "--loglevel", "INFO",
+                    "--schedule", str(settings.MODELS_DIR / "celerybeat-schedule"),
+                ]  # fmt: skip
+
+        # One folder per port, rewritten at every start, so that two servers on one machine
+        # do not share a pid file and runs do not pile up configuration files.
+        workdir = Path(tempfile.gettempdir()) / f"assist-serve-{port}"
+        workdir.mkdir(exist_ok=True)
+        config = workdir / "supervisord.conf"
+        config.write_text(supervisord_config(programs, workdir=workdir))
+
         mode = "Redis + Celery workers" if settings.REDIS_URL else "embedded mode"
         self.stdout.write(f"\nAgent assist ({mode}): http://{host}:{port}/")
         self.stdout.write(f"  agent panel:   http://{host}:{port}/panel/")
@@ -77,18 +91,54 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  demo helpdesk: http://{host}:{port}/demo/helpdesk/  (agent: alice / alice-demo)"
             )
-        self.stdout.write(f"  admin:         http://{host}:{port}/admin/\n")
-        try:
-            while all(process.poll() is None for process in processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        self.stdout.write(f"  admin:         http://{host}:{port}/admin/")
+        self.stdout.write(f"  processes:     {', '.join(programs)} (supervisord, {config})\n")
+        self.stdout.flush()
+        sys.stdout.flush()
+        # supervisord writes its processes' output to /dev/stdout opened anew (appending) and
+        # its own lines to the inherited descriptor: on a file opened without O_APPEND
+        # (`serve > log`) these would overwrite those.
+        if stat.S_ISREG(os.fstat(1).st_mode):
+            fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_APPEND)
+        # Become supervisord (same pid): whoever started `serve` signals the supervisor itself,
+        # and it stops its processes before it exits.
+        os.execv(
+            python,
+            [python, "-m", "supervisor.supervisord", "--nodaemon", "--configuration", str(config)],
+        )
+
+
+def supervisord_config(programs: dict[str, list[str]], *, workdir: Path) -> str:
+    """A supervisord configuration running each command as a program of that name, its output
+    on supervisord's standard output."""
+    sections = [
+        "[supervisord]",
+        "nodaemon=true",
+        # In the foreground supervisord also logs to its standard output; no log file.
+        "logfile=/dev/null",
+        "logfile_maxbytes=0",
+        f"pidfile={workdir / 'supervisord.pid'}",
+        "",
+    ]
+    for name, command in programs.items():
+        # supervisord expands %(name)s in its values: a literal % (Celery's %h) is written %%.
+        line = shlex.join(command).replace("%", "%%")
+        sections += [
+            f"[program:{name}]",
+            f"command={line}",
+            f"directory={settings.BASE_DIR}",
+            "autostart=true",
+            "autorestart=true",
+            f"startsecs={STARTSECS}",
+            f"startretries={STARTRETRIES}",
+            "stopsignal=TERM",
+            f"stopwaitsecs={STOPWAITSECS}",
+            # A Celery worker's pool processes go down with it.
+            "stopasgroup=true",
+            "killasgroup=true",
+            "redirect_stderr=true",
+            "stdout_logfile=/dev/stdout",
+            "stdout_logfile_maxbytes=0",
+            "",
+        ]
+    return "\n".join(sections)
