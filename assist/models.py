@@ -29,6 +29,9 @@ class Conversation(models.Model):
     customer_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     started_at = models.DateTimeField()
+    # False for a log imported without its start time: `started_at` is then only when it was
+    # imported, so retraining keeps it out of the time-ordered dev and test splits (train only).
+    started_at_known = models.BooleanField(default=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Set once, when the conversation is opened during an experiment (assist/review/experiments.py):
     # sticky, so every ranking in the conversation uses the same arm, and filterable in review.
@@ -223,7 +226,9 @@ class Pick(models.Model):
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="picks"
     )
-    client_id = models.CharField(max_length=64, unique=True)
+    # Unique per agent (the constraint below): clients make their own ids, and one agent's id
+    # must never name, or block, another agent's pick.
+    client_id = models.CharField(max_length=64)
     picked_at = models.DateTimeField()
     # From the suggestion being shown to this pick, as the panel measured it.
     time_to_pick_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -245,6 +250,7 @@ class Pick(models.Model):
                 condition=Q(action="dismissed") | Q(template__isnull=False),
                 name="pick_names_template",
             ),
+            models.UniqueConstraint(fields=["agent", "client_id"], name="one_pick_per_client_id"),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from assist.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
-STATUS_FOR_CODE = {"not_found": 404, "too_large": 413}
+STATUS_FOR_CODE = {"not_found": 404, "too_large": 413, "conflict": 409, "stale": 409}
 # Database errors that mean "unreachable right now" rather than a bug: the client may retry.
 DATABASE_DOWN = (OperationalError, InterfaceError)
 

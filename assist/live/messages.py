@@ -165,6 +165,15 @@ def message_ingest(
             ).first()
             if existing is None:
                 raise  # not a duplicate (a template deleted meanwhile)
+            if (existing.role, existing.text, existing.template_id) != (
+                role,
+                text,
+                message.template_id,
+            ):
+                # Not a retry: acknowledging it would drop this message without a word.
+                raise InvalidInput(
+                    f"client_id {client_id!r} already names a different message", code="conflict"
+                ) from None
             return Ingested(message=existing, created=False)
         if row is not None:
             break

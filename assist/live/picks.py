@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from assist import wire
 from assist.errors import InvalidInput
 from assist.live import dispatch
 from assist.live.events import agent_group, send_event_on_commit, send_now
@@ -38,6 +39,22 @@ class PickRequest:
     def as_task_kwargs(self) -> dict[str, Any]:
         return asdict(self)
 
+    def same_pick(self, pick: Pick) -> bool:
+        """Whether `pick` (stored under this client id) is this one, sent again."""
+        return (
+            pick.conversation_id,
+            pick.suggestion_id,
+            pick.template_id,
+            pick.rank,
+            pick.action,
+        ) == (self.conversation_id, self.suggestion_id, self.template_id, self.rank, self.action)
+
+
+def _conflict(client_id: str) -> InvalidInput:
+    return InvalidInput(
+        f"client_id {client_id!r} already names a different pick of yours", code="conflict"
+    )
+
 
 def pick_validate(
     *,
@@ -50,14 +67,20 @@ def pick_validate(
     client_id: Any,
     time_to_pick_ms: Any = None,
 ) -> PickRequest:
-    """Check a pick against the database before anything is queued or stored."""
+    """Check a pick against the database before anything is queued or stored.
+
+    A pick is refused unless its template is on its suggestion list, that list is still the
+    conversation's latest and the conversation is open: anything else would count as a use
+    of a list the agent was not shown. A pick already stored under its client id (a retry
+    after a lost ack) passes as it was, even if the list has moved on since.
+    """
     if action not in (Pick.Action.INSERTED, Pick.Action.SENT, Pick.Action.DISMISSED):
         raise InvalidInput("action must be 'inserted', 'sent' or 'dismissed'")
     if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
         raise InvalidInput("client_id must be a string of 1 to 64 characters")
     suggestion = None
     if suggestion_id is not None:
-        if not isinstance(suggestion_id, int) or isinstance(suggestion_id, bool):
+        if not wire.is_id(suggestion_id):
             raise InvalidInput("suggestion must be an id or null")
         suggestion = Suggestion.objects.filter(pk=suggestion_id, conversation=conversation).first()
         if suggestion is None:
@@ -82,11 +105,19 @@ def pick_validate(
             raise InvalidInput(f"rank must be between 1 and {len(suggestion.items)}")
         if template is not None and suggestion.items[rank - 1]["key"] != template.key:
             raise InvalidInput("template is not the one at that rank of the suggestion")
+    if (
+        suggestion is not None
+        and template is not None
+        and template.key not in {item["key"] for item in suggestion.items}
+    ):
+        raise InvalidInput("template is not on that suggestion list")
     if time_to_pick_ms is not None and (
-        not isinstance(time_to_pick_ms, int) or not 0 <= time_to_pick_ms <= MAX_TIME_TO_PICK_MS
+        not isinstance(time_to_pick_ms, int)
+        or isinstance(time_to_pick_ms, bool)  # True is an int to Python, not a duration
+        or not 0 <= time_to_pick_ms <= MAX_TIME_TO_PICK_MS
     ):
         raise InvalidInput("time_to_pick_ms must be a whole number of milliseconds")
-    return PickRequest(
+    request = PickRequest(
         conversation_id=conversation.pk,
         agent_id=agent_id,
         suggestion_id=suggestion.pk if suggestion else None,
@@ -97,6 +128,19 @@ def pick_validate(
         picked_at=timezone.now().isoformat(),
         time_to_pick_ms=time_to_pick_ms,
     )
+    stored = Pick.objects.filter(agent_id=agent_id, client_id=client_id).first()
+    if stored is not None:
+        if not request.same_pick(stored):
+            raise _conflict(client_id)
+        return request
+    if conversation.status != Conversation.Status.OPEN:
+        raise InvalidInput("the conversation is closed")
+    if (
+        suggestion is not None
+        and Suggestion.objects.filter(conversation=conversation, seq__gt=suggestion.seq).exists()
+    ):
+        raise InvalidInput("a newer suggestion list has replaced that one", code="stale")
+    return request
 
 
 def ack_kind(action: str) -> str:
@@ -128,7 +172,10 @@ def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
             send_event_on_commit(agent_group(request.agent_id), {**ack, "id": pick.pk})
             return pick, True
     except IntegrityError:
-        pick = Pick.objects.get(client_id=request.client_id)
+        pick = Pick.objects.get(agent_id=request.agent_id, client_id=request.client_id)
+        if not request.same_pick(pick):
+            # Two different picks raced under one client id; pick_validate refuses the rest.
+            raise _conflict(request.client_id) from None
         send_now(agent_group(request.agent_id), {**ack, "id": pick.pk})
         return pick, False
 
