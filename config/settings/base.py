@@ -8,6 +8,7 @@ PostgreSQL, the Redis channel layer and separate Celery worker processes.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -98,6 +99,29 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_PREPARE_THRESHOL
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=DB_PREPARE_THRESHOLD
     )
+# Web processes share a bounded pool of connections (Django's psycopg pool):
+# https://docs.djangoproject.com/en/5.2/ref/databases/#connection-pool
+# Persistent connections are per thread, and an ASGI server runs the ORM on a thread pool that
+# grows under load: 32 client threads once made one server hold 99 connections, and PostgreSQL
+# refused everyone. With the pool, a process holds at most DB_POOL_MAX_SIZE; a request that
+# finds none free waits DB_POOL_TIMEOUT_S, then answers 503 (assist/api/exceptions.py). A
+# Celery worker process runs one task at a time on one thread, so it keeps its one persistent
+# connection instead (CELERY_DB_REUSE_MAX below). DB_POOL_MAX_SIZE=0 turns the pool off.
+DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "10"))
+DB_POOL_TIMEOUT_S = float(os.environ.get("DB_POOL_TIMEOUT_S", "10"))
+# `celery ... worker` or `python -m celery ... worker`: argv[0] is celery's script or package.
+IS_CELERY_PROCESS = "celery" in Path(sys.argv[0]).parts[-2:]
+if (
+    DATABASES["default"]["ENGINE"].endswith("postgresql")
+    and DB_POOL_MAX_SIZE > 0
+    and not IS_CELERY_PROCESS
+):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django must not as well
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT_S,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The review queries' covering indexes (INCLUDE columns) are a PostgreSQL feature; on the
 # embedded SQLite they are plain indexes, which is all a laptop needs.
