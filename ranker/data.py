@@ -17,7 +17,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-CONTEXT_FORMAT = "one message a line, '<role>: <text>', oldest first, cut from the oldest message"
+# How a context string becomes the model's input (recorded in the model directory as
+# ``ranker.json`` -> ``context_format``). The context *string* is the same for both: the turns so
+# far, one message a line, oldest first, cut from the oldest whole message (:func:`build_context`);
+# the format decides how it is tokenised (:func:`ranker.encoding.tokenize_contexts`):
+#
+# - ``oldest-first``: the string as one segment (``[CLS] oldest ... newest [SEP]``);
+# - ``newest-first``: a tokenizer pair, segment A = the newest message, segment B = the earlier
+#   messages newest first (``[CLS] newest [SEP] previous ... oldest [SEP]``), cut from the oldest
+#   end, so the newest message always sits at the same positions, whatever the history's length.
+OLDEST_FIRST = "oldest-first"
+NEWEST_FIRST = "newest-first"
+CONTEXT_FORMATS = (OLDEST_FIRST, NEWEST_FIRST)
+CONTEXT_FORMAT = OLDEST_FIRST  # what a model directory that records no format was trained with
+# The description that model directories written before the format option recorded.
+_LEGACY_FORMATS = {
+    "one message a line, '<role>: <text>', oldest first, cut from the oldest message": OLDEST_FIRST
+}
+
+
+def context_format_name(value: str | None) -> str:
+    """The canonical name of a recorded context format; ``None`` (not recorded) is oldest-first."""
+    if value is None:
+        return OLDEST_FIRST
+    name = _LEGACY_FORMATS.get(value, value)
+    if name not in CONTEXT_FORMATS:
+        raise ValueError(f"unknown context format {value!r}; choose from {CONTEXT_FORMATS}")
+    return name
 
 
 class TokenCounter(Protocol):
@@ -49,6 +75,8 @@ class Example:
 
     ``label`` is the template key, or ``None`` for a free-text agent turn (kept for abstention).
     ``sent`` are the template keys the agent already sent earlier in the same conversation.
+    ``customer_turns`` counts the customer messages before this turn (1: the agent's reply to
+    the first customer message; the position that evaluation reports figures by).
     """
 
     conversation_id: str
@@ -56,6 +84,7 @@ class Example:
     context: str
     label: str | None
     sent: tuple[str, ...] = ()
+    customer_turns: int = 0
 
 
 @dataclass(frozen=True)
@@ -161,12 +190,15 @@ def iter_examples(
         lines = [format_message(t.role, t.text) for t in conv.turns]
         counts = _token_counts(lines, tokenizer)
         sent: list[str] = []
+        customer_turns = 0
         for i, turn in enumerate(conv.turns):
             if turn.role != "agent":
+                if turn.role == "customer":
+                    customer_turns += 1
                 continue
             if i > 0:
                 context = _cut_context(lines[:i], counts[:i], max_tokens, max_messages)
-                yield Example(conv.id, i, context, turn.template, tuple(sent))
+                yield Example(conv.id, i, context, turn.template, tuple(sent), customer_turns)
             if turn.template is not None:
                 sent.append(turn.template)
 
@@ -182,6 +214,16 @@ def split_conversations(
     train = [c for i, c in enumerate(conversations) if i not in dev_ids]
     dev = [c for i, c in enumerate(conversations) if i in dev_ids]
     return train, dev
+
+
+POSITIONS = ("1", "2-3", "4+")
+
+
+def position_bucket(customer_turns: int) -> str:
+    """Turn position as evaluation reports it: after the 1st customer message, the 2nd-3rd, 4th+."""
+    if customer_turns <= 1:
+        return "1"
+    return "2-3" if customer_turns <= 3 else "4+"
 
 
 def cap_examples(examples: list[Example], max_examples: int | None, seed: int) -> list[Example]:

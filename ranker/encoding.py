@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ranker.data import OLDEST_FIRST, context_format_name
+
 
 def tokenize(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list[int]]:
     """Token ids of each text with special tokens, truncated from the left to ``max_tokens``."""
@@ -15,6 +17,63 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list
         return []
     out = tokenizer(list(texts), truncation=True, max_length=max_tokens, padding=False)
     return [list(x) for x in out["input_ids"]]
+
+
+def tokenize_contexts(
+    tokenizer: Any, contexts: Sequence[str], max_tokens: int, context_format: str = OLDEST_FIRST
+) -> list[list[int]]:
+    """Token ids of context strings (from :func:`ranker.data.build_context`) in ``context_format``.
+
+    ``oldest-first``: :func:`tokenize` of the string. ``newest-first``: a tokenizer pair, the
+    newest line (message) as segment A, the earlier lines newest first as segment B; whole
+    messages are dropped from B's oldest end until the pair fits ``max_tokens``, and a newest
+    message longer than the budget keeps its last tokens (as left truncation does).
+    """
+    fmt = context_format_name(context_format)
+    if fmt == OLDEST_FIRST:
+        return tokenize(tokenizer, contexts, max_tokens)
+    if not contexts:
+        return []
+    split = [c.split("\n") for c in contexts]
+    lines = list(dict.fromkeys(line for msgs in split for line in msgs))
+    counts = dict(zip(lines, _lengths(tokenizer, lines), strict=True))
+    budget = max_tokens - tokenizer.num_special_tokens_to_add(pair=True)
+    pairs: list[tuple[int, str, list[str]]] = []  # (context, newest, earlier newest first)
+    out: list[list[int]] = [[] for _ in contexts]
+    singles: list[int] = []
+    for i, msgs in enumerate(split):
+        left = budget - counts[msgs[-1]]
+        earlier: list[str] = []
+        for line in reversed(msgs[:-1]):  # newest first; stop at the first that does not fit
+            if counts[line] > left:
+                break
+            earlier.append(line)
+            left -= counts[line]
+        if earlier:
+            pairs.append((i, msgs[-1], earlier))
+        else:
+            singles.append(i)
+    newest_alone = tokenize(tokenizer, [split[i][-1] for i in singles], max_tokens)
+    for i, ids in zip(singles, newest_alone, strict=True):
+        out[i] = ids
+    while pairs:
+        encoded = tokenizer(
+            [a for _, a, _ in pairs], ["\n".join(b) for _, _, b in pairs], padding=False
+        )["input_ids"]
+        retry: list[tuple[int, str, list[str]]] = []
+        for (i, newest, earlier), ids in zip(pairs, encoded, strict=True):
+            if len(ids) <= max_tokens:
+                out[i] = list(ids)
+            elif len(earlier) > 1:  # the lines joined took more tokens than apart: cut again
+                retry.append((i, newest, earlier[:-1]))
+            else:
+                out[i] = tokenize(tokenizer, [newest], max_tokens)[0]
+        pairs = retry
+    return out
+
+
+def _lengths(tokenizer: Any, texts: list[str]) -> list[int]:
+    return [len(x) for x in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,14 @@ from pathlib import Path
 
 import torch
 
-from ranker.model import ENCODER_DIR, HEAD_FILE, ModelMeta, TemplateClassifier, offline
+from ranker.model import (
+    ENCODER_DIR,
+    HEAD_FILE,
+    ModelMeta,
+    build_classifier,
+    load_tokenizer,
+    offline,
+)
 
 ONNX_DIR = "onnx"
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
@@ -56,7 +63,7 @@ def export_onnx(model_dir: str | Path, force: bool = False) -> Path:
 
 
 def _export_torch(root: Path, dst: Path) -> None:
-    """Trace the fp32 model (encoder, pooling, head) to ONNX."""
+    """Trace the fp32 model (encoder, segments, pooling, head) to ONNX."""
     offline()
     from safetensors.torch import load_file
     from transformers import AutoModel
@@ -64,7 +71,11 @@ def _export_torch(root: Path, dst: Path) -> None:
     meta = ModelMeta.load(root)
     # Eager attention exports as plain MatMul/Softmax, which dynamic quantisation can reach.
     encoder = AutoModel.from_pretrained(root / ENCODER_DIR, attn_implementation="eager")
-    model = TemplateClassifier(encoder, len(meta.labels))
+    tokenizer = load_tokenizer(str(root / ENCODER_DIR))
+    # The model directory's context format: segments and pooling are part of the graph.
+    model = build_classifier(
+        encoder, len(meta.labels), tokenizer, meta.context_format, meta.pooling
+    )
     model.head.load_state_dict(load_file(str(root / HEAD_FILE)))
     model.eval()
     ids = torch.randint(1000, 2000, (2, 16))  # (batch, seq)

@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ranker.data import CONTEXT_FORMAT
+from ranker.data import CONTEXT_FORMAT, NEWEST_FIRST, context_format_name
 from ranker.utils import write_json_atomic
 
 if TYPE_CHECKING:
@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 META_FILE = "ranker.json"
 HEAD_FILE = "head.safetensors"
 ENCODER_DIR = "encoder"
+
+# Pooling of the encoder's token vectors into one embedding (then L2-normalised by the head):
+# the mean over the whole input, or (newest-first inputs only) the mean over the input plus the
+# mean over segment A, the newest message, so that it weighs as much as the rest together.
+POOL_MEAN = "mean+l2"
+POOL_MEAN_NEWEST = "mean+newest+l2"
+POOLINGS = (POOL_MEAN, POOL_MEAN_NEWEST)
 
 
 def default_base_model() -> str:
@@ -66,6 +73,11 @@ class ModelMeta:
     train_args: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Directories written before the format option hold a description of oldest-first.
+        self.context_format = context_format_name(self.context_format)
+        check_pooling(self.context_format, self.pooling)
+
     def save(self, model_dir: str | Path) -> None:
         """Write ``ranker.json``."""
         write_json_atomic(Path(model_dir) / META_FILE, asdict(self))
@@ -76,6 +88,14 @@ class ModelMeta:
         raw = json.loads((Path(model_dir) / META_FILE).read_text("utf-8"))
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+def check_pooling(context_format: str, pooling: str) -> None:
+    """Raise ``ValueError`` unless ``pooling`` is known and fits ``context_format``."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
+    if pooling == POOL_MEAN_NEWEST and context_format_name(context_format) != NEWEST_FIRST:
+        raise ValueError(f"pooling {pooling!r} needs the {NEWEST_FIRST!r} context format")
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -105,21 +125,71 @@ class CosineHead(nn.Module):
 
 
 class TemplateClassifier(nn.Module):
-    """Encoder → mean pooling → cosine head over the template keys."""
+    """Encoder → pooling → cosine head over the template keys.
 
-    def __init__(self, encoder: nn.Module, n_labels: int, scale: float = 20.0) -> None:
+    ``sep_token_id`` is set for ``newest-first`` (pair) inputs: everything after the first
+    separator is segment B, given token type 1 where the encoder has segment embeddings. The
+    segments are found from the ids inside the model, so every backend (PyTorch, ONNX) takes
+    the same ``(input_ids, attention_mask)`` as for one-segment inputs.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        n_labels: int,
+        scale: float = 20.0,
+        *,
+        sep_token_id: int | None = None,
+        pooling: str = POOL_MEAN,
+    ) -> None:
         super().__init__()
+        if pooling == POOL_MEAN_NEWEST and sep_token_id is None:
+            raise ValueError(f"pooling {pooling!r} needs pair inputs (a separator token id)")
         self.encoder = encoder
         self.head = CosineHead(hidden_size(encoder), n_labels, scale)
+        self.sep_token_id = sep_token_id
+        self.pooling = pooling
+        types = int(getattr(as_pretrained(encoder).config, "type_vocab_size", 0) or 0)
+        self.token_types = sep_token_id is not None and types >= 2
+
+    def _segment_b(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """1 on the real tokens after the first separator, else 0: ``(batch, seq)`` int64."""
+        sep = torch.eq(input_ids, int(self.sep_token_id or 0)).long()  # (batch, seq)
+        after_first = torch.gt(sep.cumsum(dim=1) - sep, 0)  # (batch, seq)
+        return after_first.long() * attention_mask.long()
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Mean-pooled sentence embeddings, ``(batch, hidden)``."""
-        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-        return mean_pool(out.last_hidden_state, attention_mask)  # (batch, hidden)
+        """Pooled sentence embeddings, ``(batch, hidden)``."""
+        if self.sep_token_id is None:
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+            return mean_pool(out.last_hidden_state, attention_mask)  # (batch, hidden)
+        segment_b = self._segment_b(input_ids, attention_mask)  # (batch, seq)
+        kwargs = {"token_type_ids": segment_b} if self.token_types else {}
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        pooled = mean_pool(out.last_hidden_state, attention_mask)  # (batch, hidden)
+        if self.pooling == POOL_MEAN_NEWEST:
+            segment_a = attention_mask.long() - segment_b  # [CLS] newest [SEP]
+            pooled = pooled + mean_pool(out.last_hidden_state, segment_a)
+        return pooled
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.head(self.embed(input_ids, attention_mask))  # (batch, labels)
         return logits
+
+
+def build_classifier(
+    encoder: nn.Module,
+    n_labels: int,
+    tokenizer: Any,
+    context_format: str = CONTEXT_FORMAT,
+    pooling: str = POOL_MEAN,
+    scale: float = 20.0,
+) -> TemplateClassifier:
+    """The classifier for inputs in ``context_format`` (from :mod:`ranker.encoding`)."""
+    check_pooling(context_format, pooling)
+    pair = context_format_name(context_format) == NEWEST_FIRST
+    sep = int(tokenizer.sep_token_id) if pair else None
+    return TemplateClassifier(encoder, n_labels, scale, sep_token_id=sep, pooling=pooling)
 
 
 def as_pretrained(module: nn.Module) -> PreTrainedModel:
@@ -172,10 +242,13 @@ def load_model_dir(model_dir: str | Path) -> tuple[TemplateClassifier, Any, Mode
     root = Path(model_dir)
     meta = ModelMeta.load(root)
     encoder = load_encoder(str(root / ENCODER_DIR))
-    model = TemplateClassifier(encoder, len(meta.labels))
+    tokenizer = load_tokenizer(str(root / ENCODER_DIR))
+    model = build_classifier(
+        encoder, len(meta.labels), tokenizer, meta.context_format, meta.pooling
+    )
     model.head.load_state_dict(load_file(str(root / HEAD_FILE)))
     model.eval()
-    return model, load_tokenizer(str(root / ENCODER_DIR)), meta
+    return model, tokenizer, meta
 
 
 Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]

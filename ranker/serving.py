@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ranker.data import build_context
-from ranker.encoding import tokenize
+from ranker.encoding import tokenize_contexts
 from ranker.export import ONNX_FILES, export_onnx, onnx_path
 from ranker.metrics import topk_accuracy
 from ranker.model import (
@@ -187,7 +187,11 @@ class Ranker:
         return {**asdict(self.meta), "serving_backend": self.backend, "threads": self.threads}
 
     def build_context(self, turns: Sequence[tuple[str, str]]) -> str:
-        """The model input for ``(role, text)`` turns, oldest first, cut to this model's budget."""
+        """The context string of ``(role, text)`` turns, oldest first, cut to this model's budget.
+
+        The string is the same for every context format (readable, oldest first); ``logits``
+        tokenises it in the model directory's format (``meta.context_format``).
+        """
         with self._lock:
             return build_context(
                 turns, self.tokenizer, self.meta.max_tokens, self.meta.max_messages
@@ -199,42 +203,67 @@ class Ranker:
             return np.zeros((0, len(self.meta.labels)), dtype=np.float32)
         with self._lock:
             torch.set_num_threads(self.threads)  # process-wide; ONNX sessions keep their own
-            ids = tokenize(self.tokenizer, contexts, self.meta.max_tokens)
+            ids = tokenize_contexts(
+                self.tokenizer, contexts, self.meta.max_tokens, self.meta.context_format
+            )
             raw = predict_logits(self._forward, ids, batch_size)  # (n, labels)
         return raw / np.float32(self.meta.temperature)
 
-    def _masked_logits(
+    def _shown(
         self,
-        contexts: Sequence[str],
+        n: int,
         allowed: Collection[str] | None,
         exclude: Sequence[Collection[str]] | None,
     ) -> np.ndarray:
-        """Calibrated logits ``(n, labels)`` in float64, ``-inf`` where a key may not be shown."""
-        z = self.logits(contexts).astype(np.float64)  # (n, labels)
+        """``(n, labels)`` bool: the keys that may be shown for each context."""
+        shown = np.ones((n, len(self.meta.labels)), dtype=bool)
         if allowed is not None:
-            mask = np.full(z.shape[1], -np.inf)
-            mask[[self._index[k] for k in allowed if k in self._index]] = 0.0
-            z += mask
+            columns = np.zeros(len(self.meta.labels), dtype=bool)
+            columns[[self._index[k] for k in allowed if k in self._index]] = True
+            shown &= columns
         if exclude is not None:
             for row, keys in enumerate(exclude):
-                z[row, [self._index[k] for k in keys if k in self._index]] = -np.inf
-        return z
+                shown[row, [self._index[k] for k in keys if k in self._index]] = False
+        return shown
+
+    def probabilities(
+        self,
+        logits: np.ndarray,
+        allowed: Collection[str] | None = None,
+        exclude: Sequence[Collection[str]] | None = None,
+        renormalise: bool = True,
+    ) -> np.ndarray:
+        """Probabilities ``(n, labels)`` from calibrated ``logits`` (as :meth:`logits` returns).
+
+        Keys not ``allowed`` or ``exclude``-d for a context get 0. ``renormalise=True``: the
+        softmax over the keys left (a context with none left gets the uniform distribution).
+        ``renormalise=False``: the calibrated softmax over all the model's labels, the
+        probability that the confidence threshold was fitted on, with the left-out keys zeroed
+        (what the live panel shows: hiding a template does not make the others surer).
+        """
+        z = np.asarray(logits, dtype=np.float64)  # (n, labels)
+        shown = self._shown(len(z), allowed, exclude)
+        if not renormalise:
+            return np.where(shown, _softmax(z), 0.0)
+        z = np.where(shown, z, -np.inf)
+        z[~shown.any(axis=1)] = 0.0
+        return _softmax(z)
 
     def predict(
         self,
         contexts: Sequence[str],
         allowed: Collection[str] | None = None,
         exclude: Sequence[Collection[str]] | None = None,
+        renormalise: bool = True,
     ) -> np.ndarray:
-        """Calibrated probabilities ``(n, labels)``, renormalised over the allowed templates.
+        """Calibrated probabilities ``(n, labels)``, by default renormalised over the allowed
+        templates.
 
         ``allowed``: keys that may be suggested (e.g. the active templates); ``exclude``: per
-        context, keys to leave out (e.g. already sent in that conversation). A context with no
-        key left gets the uniform distribution (``rank`` returns nothing for it).
+        context, keys to leave out (e.g. already sent in that conversation). See
+        :meth:`probabilities` for ``renormalise``.
         """
-        z = self._masked_logits(contexts, allowed, exclude)
-        z[~np.isfinite(z).any(axis=1)] = 0.0
-        return _softmax(z)
+        return self.probabilities(self.logits(contexts), allowed, exclude, renormalise)
 
     def rank(
         self,
@@ -242,16 +271,20 @@ class Ranker:
         k: int = 5,
         allowed: Collection[str] | None = None,
         exclude: Sequence[Collection[str]] | None = None,
+        renormalise: bool = True,
     ) -> list[list[tuple[str, float]]]:
-        """For each context, the ``k`` best ``(template key, calibrated probability)`` pairs."""
-        z = self._masked_logits(contexts, allowed, exclude)
-        empty = ~np.isfinite(z).any(axis=1)
-        z[empty] = 0.0
-        probs = _softmax(z)  # (n, labels); 0 where masked
+        """For each context, the ``k`` best ``(template key, calibrated probability)`` pairs.
+
+        ``renormalise=False`` keeps the probabilities the confidence threshold was fitted on
+        (see :meth:`probabilities`); the order is the same either way.
+        """
+        logits = self.logits(contexts)
+        probs = self.probabilities(logits, allowed, exclude, renormalise)  # 0 where left out
+        none_left = np.logical_not(self._shown(len(logits), allowed, exclude).any(axis=1))
         labels = self.meta.labels
         out: list[list[tuple[str, float]]] = []
-        for row, none_left in zip(probs, empty, strict=True):
-            top = np.argsort(-row, kind="stable")[: 0 if none_left else k]
+        for row, empty in zip(probs, none_left, strict=True):
+            top = np.argsort(-row, kind="stable")[: 0 if empty else k]
             out.append([(labels[i], float(row[i])) for i in top if row[i] > 0.0])
         return out
 

@@ -24,6 +24,9 @@ from transformers import get_scheduler
 
 from ranker import calibration
 from ranker.data import (
+    CONTEXT_FORMATS,
+    NEWEST_FIRST,
+    OLDEST_FIRST,
     CatalogEntry,
     Conversation,
     Example,
@@ -33,12 +36,16 @@ from ranker.data import (
     read_conversations,
     split_conversations,
 )
-from ranker.encoding import bucketed_batches, collate, tokenize
-from ranker.metrics import TOP_K, nll, topk_accuracy
+from ranker.encoding import bucketed_batches, collate, tokenize, tokenize_contexts
+from ranker.metrics import TOP_K, nll, open_set_metrics, topk_accuracy
 from ranker.model import (
+    POOL_MEAN,
+    POOLINGS,
     ModelMeta,
     TemplateClassifier,
     as_pretrained,
+    build_classifier,
+    check_pooling,
     default_base_model,
     load_encoder,
     load_tokenizer,
@@ -74,13 +81,33 @@ class TrainConfig:
         default=None,
         metadata={"help": "keep at most this many newest messages (1: no conversation context)"},
     )
+    context_format: str = field(
+        default=NEWEST_FIRST,
+        metadata={
+            "help": "model input: 'newest-first' (the newest message as the first segment, the "
+            "earlier turns newest first as the second) or 'oldest-first' (the transcript as one "
+            "segment)",
+            "choices": list(CONTEXT_FORMATS),
+        },
+    )
+    pooling: str = field(
+        default=POOL_MEAN,
+        metadata={
+            "help": "pooling: 'mean+l2' (mean of all tokens) or 'mean+newest+l2' (plus the mean "
+            "of the newest message's tokens; newest-first only)",
+            "choices": list(POOLINGS),
+        },
+    )
     seed: int = field(default=13, metadata={"help": "seed of the split, sampling and weights"})
     dev_fraction: float = field(
         default=0.1, metadata={"help": "share of conversations held out as dev without --dev"}
     )
     max_dev_examples: int | None = field(
         default=2000,
-        metadata={"help": "dev examples used (early stopping and calibration only)"},
+        metadata={
+            "help": "dev agent turns used, free-text ones included (early stopping and "
+            "temperature on template turns, the confidence threshold on all)"
+        },
     )
     batch_size: int = field(default=32, metadata={"help": "training batch size"})
     lr: float = field(default=1e-4, metadata={"help": "learning rate of the encoder"})
@@ -125,7 +152,10 @@ class TrainConfig:
     )
     target_precision: float = field(
         default=0.9,
-        metadata={"help": "dev top-1 precision at which the confidence threshold is set"},
+        metadata={
+            "help": "precision of confident suggestions on dev (free-text turns count as "
+            "wrong) at which the confidence threshold is set"
+        },
     )
     backend: str = field(
         default="auto",
@@ -151,12 +181,17 @@ class Encoded:
 
 
 def encode_examples(
-    examples: list[Example], tokenizer: Any, labels: list[str], max_tokens: int
+    examples: list[Example],
+    tokenizer: Any,
+    labels: list[str],
+    max_tokens: int,
+    context_format: str = OLDEST_FIRST,
 ) -> Encoded:
-    """Tokenise contexts and map template keys to label indices."""
+    """Tokenise contexts in ``context_format`` and map template keys to label indices."""
     index = {k: i for i, k in enumerate(labels)}
     y = np.array([index.get(e.label, -1) if e.label else -1 for e in examples], dtype=np.int64)
-    return Encoded(examples, tokenize(tokenizer, [e.context for e in examples], max_tokens), y)
+    contexts = [e.context for e in examples]
+    return Encoded(examples, tokenize_contexts(tokenizer, contexts, max_tokens, context_format), y)
 
 
 def _subset(enc: Encoded, keep: np.ndarray) -> Encoded:
@@ -241,7 +276,11 @@ def dapt_texts(train_convs: list[Conversation], cfg: TrainConfig) -> list[str]:
 def load_examples(
     cfg: TrainConfig, tokenizer: Any
 ) -> tuple[list[Conversation], list[Example], list[Example]]:
-    """Read the training data and build train/dev examples, split by conversation."""
+    """Read the training data and build train/dev examples, split by conversation.
+
+    Train examples are template turns; dev keeps the free-text turns too (capped together), for
+    the confidence threshold.
+    """
     conversations = read_conversations(cfg.data)
     if cfg.dev:
         train_convs, dev_convs = conversations, read_conversations(cfg.dev)
@@ -250,7 +289,7 @@ def load_examples(
     train = list(iter_examples(train_convs, tokenizer, cfg.max_tokens, cfg.max_messages))
     dev = list(iter_examples(dev_convs, tokenizer, cfg.max_tokens, cfg.max_messages))
     train = cap_examples([e for e in train if e.label is not None], cfg.max_examples, cfg.seed)
-    dev = cap_examples([e for e in dev if e.label is not None], cfg.max_dev_examples, cfg.seed)
+    dev = cap_examples(dev, cfg.max_dev_examples, cfg.seed)
     return train_convs, train, dev
 
 
@@ -265,9 +304,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     catalog = read_catalog(cfg.catalog)
     labels = [c.key for c in catalog]
     train_convs, train_ex, dev_ex = load_examples(cfg, tokenizer)
-    tr = encode_examples(train_ex, tokenizer, labels, cfg.max_tokens)
+    check_pooling(cfg.context_format, cfg.pooling)
+    tr = encode_examples(train_ex, tokenizer, labels, cfg.max_tokens, cfg.context_format)
     tr = _subset(tr, tr.y >= 0)
-    dev_all = encode_examples(dev_ex, tokenizer, labels, cfg.max_tokens)
+    # Dev turns with no label (free text, or a template not in the catalog) are where no
+    # suggestion fits: only the confidence threshold sees them.
+    dev_all = encode_examples(dev_ex, tokenizer, labels, cfg.max_tokens, cfg.context_format)
     dev = _subset(dev_all, dev_all.y >= 0)
     if len(tr.y) == 0:
         raise ValueError("no training examples whose template is in the catalog")
@@ -276,17 +318,21 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         encoder = domain_adapt(base, dapt_texts(train_convs, cfg), cfg)
     else:
         encoder = load_encoder(base)
-    model = TemplateClassifier(encoder, len(labels), cfg.scale)
+    model = build_classifier(
+        encoder, len(labels), tokenizer, cfg.context_format, cfg.pooling, cfg.scale
+    )
     if cfg.init == "prototype":
         protos = class_prototypes(model, tr, catalog, tokenizer, cfg.eval_batch_size, cfg.progress)
         model.head.weight.data.copy_(protos)
 
     history = fit(model, tr, dev, cfg)
-    logits = predict_logits(model, dev.ids, cfg.eval_batch_size, cfg.progress)  # (n_dev, labels)
-    metrics, temperature, threshold = calibrate(logits, dev.y, cfg.target_precision)
+    logits = predict_logits(model, dev_all.ids, cfg.eval_batch_size, cfg.progress)  # (n, labels)
+    metrics, temperature, threshold = calibrate(logits, dev_all.y, cfg.target_precision)
+    logits = logits[dev_all.y >= 0]  # template turns, for the reliability diagram
     metrics["history"] = history
     metrics["n_train"] = len(tr.y)
     metrics["n_dev"] = len(dev.y)
+    metrics["n_dev_no_fit"] = int((dev_all.y < 0).sum())
     metrics["train_seconds"] = round(time.perf_counter() - t_start, 1)
 
     out = Path(cfg.out)
@@ -297,6 +343,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         base_model=base,
         max_tokens=cfg.max_tokens,
         max_messages=cfg.max_messages,
+        context_format=cfg.context_format,
+        pooling=cfg.pooling,
         temperature=temperature,
         threshold=threshold,
         target_precision=cfg.target_precision,
@@ -444,19 +492,27 @@ def _no_decay(name: str) -> bool:
 def calibrate(
     logits: np.ndarray, y: np.ndarray, target_precision: float
 ) -> tuple[dict[str, Any], float, float]:
-    """Fit the temperature and the confidence threshold on dev; return (metrics, T, threshold)."""
-    temperature = calibration.fit_temperature(logits, y)
-    before = calibration.report(logits, y, 1.0)
-    after = calibration.report(logits, y, temperature)
-    probs = softmax(logits.astype(np.float64) / temperature, axis=-1)
+    """Fit the temperature and the confidence threshold on dev; return (metrics, T, threshold).
+
+    ``y`` is -1 on dev turns that no label fits (free text): the temperature is fitted by NLL
+    on the labelled turns, the threshold on all turns, where a confident top-1 on a free-text
+    turn counts as a wrong confident suggestion.
+    """
+    fits = y >= 0
+    logits_fit, y_fit = logits[fits], y[fits]
+    temperature = calibration.fit_temperature(logits_fit, y_fit)
+    before = calibration.report(logits_fit, y_fit, 1.0)
+    after = calibration.report(logits_fit, y_fit, temperature)
+    probs = softmax(logits.astype(np.float64) / temperature, axis=-1)  # (n, labels)
     threshold = calibration.choose_threshold(
         probs.max(axis=-1), probs.argmax(axis=-1) == y, target_precision
     )
     metrics: dict[str, Any] = {
-        **{f"dev_top{k}": topk_accuracy(logits, y, k) for k in TOP_K},
+        **{f"dev_top{k}": topk_accuracy(logits_fit, y_fit, k) for k in TOP_K},
         "temperature": temperature,
         "threshold": threshold,
         "calibration_before": asdict(before),
         "calibration_after": asdict(after),
+        **{f"dev_{k}": v for k, v in open_set_metrics(probs, y, threshold).items()},
     }
     return metrics, temperature, threshold

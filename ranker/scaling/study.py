@@ -103,7 +103,7 @@ def validation_set(
 def count_tokens(tcfg: TrainConfig, tokenizer: Any, labels: list[str]) -> TokenCounts:
     """Read the data as :func:`ranker.train.train` does and count the tokens it trains on."""
     train_convs, train_ex, _ = load_examples(tcfg, tokenizer)
-    enc = encode_examples(train_ex, tokenizer, labels, tcfg.max_tokens)
+    enc = encode_examples(train_ex, tokenizer, labels, tcfg.max_tokens, tcfg.context_format)
     lengths = [len(ids) for ids, y in zip(enc.ids, enc.y, strict=True) if y >= 0]
     texts = dapt_texts(train_convs, tcfg)
     dapt = sum(len(ids) for ids in tokenize(tokenizer, texts, MLM_MAX_TOKENS)) * tcfg.dapt_epochs
