@@ -1,5 +1,5 @@
 """Calibration: temperature scaling, the calibration report and reliability diagram, the
-confidence threshold, invert_softmax.
+confidence threshold and which served suggestion it marks confident, invert_softmax.
 
 After Guo et al. (2017) and Wang et al. (2024): one temperature fitted on held-out data by NLL;
 for sources that give only probabilities, invert the softmax first and never re-softmax them.
@@ -8,6 +8,7 @@ The figures themselves (NLL, ECE, Brier) come from :mod:`ranker.metrics`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,10 @@ def report(logits: FloatArray, labels: IntArray, temperature: float = 1.0) -> Ca
 def choose_threshold(conf: FloatArray, correct: NDArray[np.bool_], target: float = 0.9) -> float:
     """Lowest confidence threshold at which top-1 precision of the kept examples reaches ``target``.
 
-    Precision is measured on the examples whose confidence is at or above the threshold. If no
-    threshold reaches the target, the highest confidence is returned (keep almost nothing).
+    Precision is measured on the examples whose confidence is at or above the threshold. Turns
+    where no template fits (free text) belong in ``conf`` with ``correct`` False: a confident
+    suggestion there is a wrong one. If no threshold reaches the target, the highest confidence
+    is returned (keep almost nothing).
     """
     if len(conf) == 0:
         return 1.0
@@ -75,6 +78,44 @@ def choose_threshold(conf: FloatArray, correct: NDArray[np.bool_], target: float
     if len(ok) == 0:
         return float(conf[order[0]])
     return float(conf[order[ok[-1]]])
+
+
+def confident_flags(
+    shown: Sequence[tuple[str, float]],
+    classifier: Sequence[tuple[str, float]],
+    threshold: float,
+) -> list[bool]:
+    """Which of the ``shown`` ``(key, probability)`` items to mark confident.
+
+    The threshold was fitted on one event: the classifier's top-1 over *all* its labels, with
+    its calibrated probability (not renormalised) at or above the threshold. ``classifier`` is
+    its ranking over every template that may be shown, best first, with those probabilities
+    (``Ranker.rank(..., k=len(labels), renormalise=False)``); ``shown`` is the list after any
+    later step that changes probabilities (the new-template blend, the external re-ranker). At
+    most one item is confident: the classifier's first key, when
+
+    - its calibrated probability reaches ``threshold``;
+    - it is the top-1 over all labels, the left-out ones (inactive, or sent and excluded)
+      included: its probability is at least their whole mass, ``1 - sum(classifier)``, so none
+      of them can be higher (conservative: when that mass is spread thin, confidence is withheld
+      even if the key was the top-1);
+    - the probability shown for it also reaches ``threshold`` (a blend that lowered it below
+      is not shown as confident).
+
+    A template the classifier has no output for (retrieved) is never confident: its
+    probability was never fitted.
+    """
+    flags = [False] * len(shown)
+    if not classifier:
+        return flags
+    key, p = classifier[0]
+    hidden = 1.0 - sum(q for _, q in classifier)
+    if p < threshold or p < hidden:
+        return flags
+    for i, (shown_key, shown_p) in enumerate(shown):
+        if shown_key == key:
+            flags[i] = shown_p >= threshold
+    return flags
 
 
 def reliability_diagram(

@@ -155,8 +155,9 @@ def blend(
     """Re-rank the classifier's top-M with the external source; best first.
 
     The two calibrated log-probabilities are mixed linearly (a product of experts) and
-    renormalised to the probability mass the classifier gave these M candidates, so the
-    probabilities stay comparable with the model's confidence threshold.
+    renormalised to the probability mass the classifier gave these M candidates. A candidate
+    lifted above the model's confidence threshold is still not marked confident unless the
+    classifier's own probability reaches it (ranker.calibration.confident_flags).
     """
     keys = [key for key, _ in ranked]
     classifier = np.log(np.maximum([p for _, p in ranked], EPS))

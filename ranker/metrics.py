@@ -1,5 +1,5 @@
 """Classification metrics: top-k accuracy, NLL, ECE/MCE, Brier, and the confidence threshold's
-coverage, precision and abstention.
+coverage, precision and abstention (on template turns alone, and with the turns no template fits).
 
 The one implementation behind training (dev figures, early stopping), evaluation, the backend
 choice, the scaling study and the benchmarks' baselines, so that their figures compare. Inputs
@@ -121,6 +121,36 @@ def abstain_rate(probs: FloatArray, threshold: float) -> float:
     return float((probs.max(axis=1) < threshold).mean())
 
 
+def open_set_metrics(
+    probs: FloatArray, labels: IntArray, threshold: float
+) -> dict[str, float | None]:
+    """Confidence figures over turns where a template fits (``labels >= 0``) and turns where
+    none does (``labels == -1``: free text, or a template the model does not know).
+
+    A row is *confident* when its top-1 probability reaches ``threshold``.
+
+    - ``confident_precision``: confident rows whose top-1 is right / all confident rows, the
+      rows where no template fits included (a confident suggestion there is wrong); 0 if none;
+    - ``coverage``: share of template rows with a confident suggestion (right or wrong);
+    - ``confident_correct``: share of template rows whose suggestion is confident and right;
+    - ``no_fit_abstained``: share of no-fit rows with no confident suggestion (``None`` if none);
+    - ``n_fit``, ``n_no_fit``: the row counts.
+    """
+    labels = np.asarray(labels)
+    confident = probs.max(axis=1) >= threshold  # (n,)
+    correct = probs.argmax(axis=1) == labels  # (n,); never for label -1
+    fit = labels >= 0
+    n_fit, n_no_fit = int(fit.sum()), int((~fit).sum())
+    return {
+        "confident_precision": float(correct[confident].mean()) if confident.any() else 0.0,
+        "coverage": float(confident[fit].mean()) if n_fit else 0.0,
+        "confident_correct": float((confident & correct)[fit].mean()) if n_fit else 0.0,
+        "no_fit_abstained": float((~confident[~fit]).mean()) if n_no_fit else None,
+        "n_fit": n_fit,
+        "n_no_fit": n_no_fit,
+    }
+
+
 __all__ = [
     "ECE_BINS",
     "TOP_K",
@@ -129,6 +159,7 @@ __all__ = [
     "ece_mce",
     "nll",
     "nll_of_probs",
+    "open_set_metrics",
     "probability_metrics",
     "ranked_topk_accuracy",
     "reliability_bins",

@@ -98,9 +98,12 @@ def blend_new_templates(
 ) -> list[tuple[str, float]]:
     """The classifier's full calibrated ranking mixed with the `new_keys` templates, top `k`.
 
-    `ranked` must hold all of the classifier's allowed templates (probabilities summing to 1);
-    `similarities` maps every allowed template, known and new, to its cosine similarity with
-    the context. The result's probabilities, over all templates, still sum to 1.
+    `ranked` must hold all of the classifier's allowed templates, with its calibrated
+    probabilities (the live path passes them not renormalised, `Ranker.rank(...,
+    renormalise=False)`, so they sum to at most 1); `similarities` maps every allowed template,
+    known and new, to its cosine similarity with the context. The result's probabilities sum
+    to at most 1, and a known template's is never above the classifier's: the blend cannot make
+    one confident (ranker.calibration.confident_flags; a new template never is).
     """
     new = [key for key in similarities if key in new_keys]
     if not new:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import softmax
 
-from ranker.calibration import choose_threshold, fit_temperature, invert_softmax
+from ranker.calibration import (
+    choose_threshold,
+    confident_flags,
+    fit_temperature,
+    invert_softmax,
+)
 from ranker.metrics import nll
 
 
@@ -57,3 +62,52 @@ def test_choose_threshold_reaches_target_precision() -> None:
     kept = conf >= t
     assert correct[kept].mean() >= 0.9
     assert 0.7 < t < 0.85
+
+
+def test_threshold_chosen_with_free_text_turns_abstains_on_them() -> None:
+    """A model as sure on turns no template fits as on template turns: a threshold fitted on
+    template turns alone suggests confidently on the free-text ones; fitted on all, it rises
+    until confident suggestions are precise again, counting free-text ones as wrong."""
+    from ranker.train import calibrate
+
+    rng = np.random.default_rng(4)
+    n, labels = 4000, 5
+    y = rng.integers(0, labels, n)
+    logits = rng.normal(0, 1, (n, labels))
+    logits[np.arange(n), y] += rng.uniform(0, 6, n)  # template turns: sure when right
+    free = rng.random(n) < 0.3
+    logits[free] = rng.normal(0, 1, (int(free.sum()), labels))
+    logits[free, 0] += rng.uniform(0, 4, int(free.sum()))  # free text: sometimes sure, wrong
+    y_dev = np.where(free, -1, y)
+
+    metrics, temperature, threshold = calibrate(logits, y_dev, 0.9)
+    _, _, threshold_templates_only = calibrate(logits[~free], y[~free], 0.9)
+    assert threshold > threshold_templates_only
+    assert metrics["dev_confident_precision"] >= 0.9
+    assert metrics["dev_n_no_fit"] == int(free.sum())
+    probs = softmax(logits / temperature, axis=1)
+    confident_free = (probs[free].max(axis=1) >= threshold_templates_only).mean()
+    assert metrics["dev_no_fit_abstained"] > 1 - confident_free
+    # The temperature is fitted on the template turns only: the same either way.
+    assert temperature == fit_temperature(logits[~free], y[~free])
+
+
+def test_confident_flags_back_only_the_classifiers_top1() -> None:
+    classifier = [("a", 0.80), ("b", 0.15), ("c", 0.04)]  # 0.01 on hidden templates
+    assert confident_flags(classifier, classifier, 0.7) == [True, False, False]
+    assert confident_flags(classifier, classifier, 0.9) == [False, False, False]
+    # At a low threshold the second one reaches it too, but the fit was of the top-1 alone.
+    assert confident_flags(classifier, classifier, 0.1) == [True, False, False]
+    # A re-ranker that lifts "b" above the threshold does not make it confident; "a" keeps
+    # its flag where it lands if its shown probability still reaches the threshold.
+    reranked = [("b", 0.85), ("a", 0.10), ("c", 0.04)]
+    assert confident_flags(reranked, classifier, 0.7) == [False, False, False]
+    assert confident_flags(reranked, classifier, 0.05) == [False, True, False]
+    # A blend that lowered "a" below the threshold: not shown as confident.
+    blended = [("a", 0.65), ("new", 0.30), ("b", 0.04)]
+    assert confident_flags(blended, classifier, 0.7) == [False, False, False]
+    assert confident_flags(blended, classifier, 0.5) == [True, False, False]
+    # Hidden templates (inactive, sent) hold 0.6: one of them may be the real top-1.
+    hidden_heavy = [("a", 0.35), ("b", 0.05)]
+    assert confident_flags(hidden_heavy, hidden_heavy, 0.3) == [False, False]
+    assert confident_flags([], [], 0.5) == []

@@ -15,6 +15,7 @@ from ranker.metrics import (
     ece_mce,
     nll,
     nll_of_probs,
+    open_set_metrics,
     probability_metrics,
     ranked_topk_accuracy,
     selective_metrics,
@@ -113,3 +114,18 @@ def test_no_second_implementation_of_the_metrics() -> None:
             continue
         clash = _defined_functions(path) & metric_names
         assert not clash, f"{path.relative_to(ROOT)} defines {sorted(clash)}"
+
+
+def test_open_set_metrics_count_a_confident_free_text_turn_as_wrong() -> None:
+    probs = np.array([[0.95, 0.05], [0.92, 0.08], [0.6, 0.4], [0.97, 0.03], [0.5, 0.5]])
+    y = np.array([0, 0, 0, -1, -1])  # three template turns, two free-text ones
+    m = open_set_metrics(probs, y, threshold=0.9)
+    # Confident: rows 0, 1 (right) and 3 (free text): 2 right of 3.
+    assert m["confident_precision"] == pytest.approx(2 / 3)
+    assert m["coverage"] == pytest.approx(2 / 3)
+    assert m["confident_correct"] == pytest.approx(2 / 3)
+    assert m["no_fit_abstained"] == 0.5
+    assert (m["n_fit"], m["n_no_fit"]) == (3, 2)
+    # Template turns alone would say 100% precise: the free-text turn is what lowers it.
+    assert selective_metrics(probs[:3], y[:3], 0.9)["precision_at_threshold"] == 1.0
+    assert open_set_metrics(probs[:3], y[:3], 0.9)["no_fit_abstained"] is None
