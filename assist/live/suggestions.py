@@ -102,6 +102,8 @@ def suggestion_create(*, message_id: int) -> Suggestion | None:
 
 
 def _rank_and_store(job: _Job) -> Suggestion | None:
+    from ranker.calibration import confident_flags  # the worker's import: numpy and scipy
+
     conversation = job.conversation
     with connection.cursor() as cursor:
         cursor.execute(sql.TURNS, [conversation.pk])
@@ -124,23 +126,31 @@ def _rank_and_store(job: _Job) -> Suggestion | None:
     new_keys = [  # active templates that the model has no output for
         key for key in allowed if key not in ranker.label_index and not (exclude and key in sent)
     ]
+    # The classifier's calibrated probabilities over all its labels, not renormalised over the
+    # templates that may be shown: what the confidence threshold was fitted on, and what the
+    # panel shows (hiding a template makes no other one surer).
+    (classifier,) = ranker.rank(
+        [context], k=len(ranker.labels), allowed=allowed, exclude=exclude, renormalise=False
+    )
     if settings.SUGGEST_NEW_TEMPLATES and new_keys:
-        ranked_all = ranker.rank([context], k=len(ranker.labels), allowed=allowed, exclude=exclude)
         ranked = rank_with_new_templates(
-            ranker, context, ranked_all[0], new_keys, templates=catalog.templates, k=k
+            ranker, context, classifier, new_keys, templates=catalog.templates, k=k
         )
     else:
-        ranked = ranker.rank([context], k=k, allowed=allowed, exclude=exclude)[0]
+        ranked = classifier[:k]
     if external is not None:
         ranked = external_rerank(external, context, ranked)
     ranked = ranked[: settings.SUGGESTION_K]
+    # "confident" is the event the threshold was fitted on, whatever the blend or the
+    # re-ranker did to the list (ranker/calibration.py: confident_flags).
+    confident = confident_flags(ranked, classifier, ranker.threshold)
     latency_ms = (time.perf_counter() - started) * 1000
     suggestion = _store(
         job,
         version=version,
         items=[
-            {"key": key, "probability": round(p, 6), "confident": p >= ranker.threshold}
-            for key, p in ranked
+            {"key": key, "probability": round(p, 6), "confident": flag}
+            for (key, p), flag in zip(ranked, confident, strict=True)
         ],
         latency_ms=latency_ms,
     )
