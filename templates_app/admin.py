@@ -4,7 +4,6 @@ Writes go through templates_app.services so that every path (admin, importer, AP
 the revision history the same way.
 """
 
-import io
 from typing import Any, cast
 
 from django import forms
@@ -19,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from templates_app.catalog_csv import catalog_csv_text, parse_catalog_csv
+from templates_app.catalog_csv import catalog_csv_text, parse_catalog_bytes
 from templates_app.import_errors import ImportRejected
 from templates_app.models import ResponseTemplate, TemplateRevision
 from templates_app.services import (
@@ -149,8 +148,8 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
                 form.add_error("file", f"The file is larger than {MAX_UPLOAD_BYTES} bytes.")
             else:
                 try:
-                    text = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
-                    summary = catalog_import(rows=parse_catalog_csv(text), user=_editor(request))
+                    rows = parse_catalog_bytes(upload.read())
+                    summary = catalog_import(rows=rows, user=_editor(request))
                 except ImportRejected as rejected:
                     for error in rejected.errors:
                         form.add_error("file", str(error))

@@ -1,8 +1,10 @@
 """Reading and writing the catalog interchange CSV: columns key,title,body,category.
 
-Optional columns `locale` and `active` (1/0, true/false) round-trip what the admin shows.
-Parsing validates every row with the model's own field validators and reports all bad rows at
-once; it never touches the database.
+Optional columns `locale` and `active` (1/0, true/false) round-trip what the admin shows; a
+file without one of them (or a row with the cell empty) leaves that field of an existing
+template as it is, and a new template gets the default (`en`, active). Parsing validates every
+row with the model's own field validators and reports all bad rows at once, each with its line;
+it never touches the database.
 """
 
 import csv
@@ -29,13 +31,18 @@ class CatalogRow:
     title: str
     body: str
     category: str
-    locale: str = "en"
-    is_active: bool = True
+    # None: not in the file, so the import leaves the template's value alone.
+    locale: str | None = None
+    is_active: bool | None = None
 
 
 def _row_errors(row: CatalogRow) -> list[str]:
     candidate = ResponseTemplate(
-        key=row.key, title=row.title, body=row.body, category=row.category, locale=row.locale
+        key=row.key,
+        title=row.title,
+        body=row.body,
+        category=row.category,
+        locale="en" if row.locale is None else row.locale,
     )
     try:
         candidate.clean_fields(exclude=["updated_by"])
@@ -48,9 +55,26 @@ def _row_errors(row: CatalogRow) -> list[str]:
     return []
 
 
+def decode_catalog(data: bytes) -> str:
+    """The file's text (a UTF-8 byte order mark dropped), or ImportRejected naming the line of
+    the first byte that is not UTF-8 (an encoded surrogate included)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ImportRejected([RowError(line, f"not UTF-8 text ({error.reason})")]) from error
+
+
+def parse_catalog_bytes(data: bytes) -> list[CatalogRow]:
+    """parse_catalog_csv over a whole file's bytes."""
+    return parse_catalog_csv(io.StringIO(decode_catalog(data), newline=""))
+
+
 def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
     """All rows of a catalog CSV, or ImportRejected naming every bad row's line."""
-    reader = csv.DictReader(stream)
+    # strict: a quoted field still open at the end of the file (a truncated last line) is an
+    # error, not a value.
+    reader = csv.DictReader(stream, strict=True)
     errors: list[RowError] = []
     try:
         header = reader.fieldnames or []
@@ -76,9 +100,17 @@ def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
         if None in record:
             errors.append(RowError(start, "more fields than columns in the header"))
             continue
+        if None in record.values():
+            # A row cut short, such as the last line of a truncated file.
+            errors.append(RowError(start, "fewer fields than columns in the header"))
+            continue
         values = {name: (record.get(name) or "").strip() for name in header}
-        active = values.get("active", "") or "1"
-        if active.lower() not in _TRUE | _FALSE:
+        if any("\x00" in value for value in values.values()):
+            # PostgreSQL text cannot hold NUL.
+            errors.append(RowError(start, "contains a NUL character"))
+            continue
+        active = values.get("active", "")
+        if active and active.lower() not in _TRUE | _FALSE:
             errors.append(RowError(start, f"active: '{active}' is not 1/0 or true/false"))
             continue
         row = CatalogRow(
@@ -87,8 +119,8 @@ def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
             title=values["title"],
             body=values["body"],
             category=values["category"],
-            locale=values.get("locale") or "en",
-            is_active=active.lower() in _TRUE,
+            locale=values.get("locale") or None,
+            is_active=active.lower() in _TRUE if active else None,
         )
         problems = _row_errors(row)
         if row.key in seen:

@@ -12,6 +12,12 @@ from templates_app.models import ResponseTemplate, TemplateRevision
 
 # The fields a revision snapshots; everything an admin can edit.
 CONTENT_FIELDS = ("title", "body", "category", "locale", "is_active")
+# What restoring a revision brings back: its text. Whether the template is in use is today's
+# decision (an admin's switch), not the old revision's.
+RESTORED_FIELDS = ("title", "body", "category", "locale")
+# Rows a statement reads or writes at a time: PostgreSQL takes at most 65,535 parameters a
+# statement and SQLite fewer, and a catalog may have hundreds of thousands of rows.
+IMPORT_BATCH = 1000
 
 # Who made a change; None for changes made by no one signed in (a management command).
 Editor = User | None
@@ -78,12 +84,13 @@ def template_update(
 
 
 def template_restore_revision(*, revision: TemplateRevision, user: Editor) -> ResponseTemplate:
-    """Make a past revision the current text again; the restore is itself a new revision."""
+    """Make a past revision's text the current one again (not its active flag); the restore is
+    itself a new revision."""
     return template_update(
         template=revision.template,
         user=user,
         note=f"restored revision {revision.number}",
-        **{field: getattr(revision, field) for field in CONTENT_FIELDS},
+        **{field: getattr(revision, field) for field in RESTORED_FIELDS},
     )
 
 
@@ -111,28 +118,46 @@ def catalog_import(*, rows: list[CatalogRow], user: Editor = None) -> CatalogImp
     """Upsert parsed catalog rows by key, all or nothing.
 
     Templates that the file does not mention are left as they are: deactivating them is an
-    explicit admin action, never a side effect of a partial file.
+    explicit admin action, never a side effect of a partial file. So are the locale and active
+    flag of a template whose row does not give them.
+
+    The rows were validated by the parser (the model's field validators, keys unique in the
+    file), so new templates and their first revisions are inserted in batches; the database's
+    constraints still refuse anything else, and then nothing is imported.
     """
-    existing = {
-        template.key: template
-        for template in ResponseTemplate.objects.filter(key__in=[row.key for row in rows])
-    }
-    created = updated = 0
+    keys = [row.key for row in rows]
+    existing: dict[str, ResponseTemplate] = {}
+    for start in range(0, len(keys), IMPORT_BATCH):
+        batch = ResponseTemplate.objects.filter(key__in=keys[start : start + IMPORT_BATCH])
+        existing.update((template.key, template) for template in batch)
+    new: list[ResponseTemplate] = []
+    updated = 0
     for row in rows:
-        content: dict[str, Any] = {
-            "title": row.title,
-            "body": row.body,
-            "category": row.category,
-            "locale": row.locale,
-            "is_active": row.is_active,
-        }
+        content: dict[str, Any] = {"title": row.title, "body": row.body, "category": row.category}
+        if row.locale is not None:
+            content["locale"] = row.locale
+        if row.is_active is not None:
+            content["is_active"] = row.is_active
         template = existing.get(row.key)
         if template is None:
-            template_create(key=row.key, user=user, note="imported", **content)
-            created += 1
+            new.append(ResponseTemplate(key=row.key, updated_by=user, **content))
         elif any(getattr(template, field) != value for field, value in content.items()):
             template_update(template=template, user=user, note="imported", **content)
             updated += 1
+    created = ResponseTemplate.objects.bulk_create(new, batch_size=IMPORT_BATCH)
+    TemplateRevision.objects.bulk_create(
+        [
+            TemplateRevision(
+                template=template,
+                number=1,
+                changed_by=user,
+                note="imported",
+                **{field: getattr(template, field) for field in CONTENT_FIELDS},
+            )
+            for template in created
+        ],
+        batch_size=IMPORT_BATCH,
+    )
     return CatalogImportSummary(
-        created=created, updated=updated, unchanged=len(rows) - created - updated
+        created=len(created), updated=updated, unchanged=len(rows) - len(created) - updated
     )

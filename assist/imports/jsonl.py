@@ -16,6 +16,9 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from assist.errors import InvalidInput
+from assist.wire import check_text
+
 ROLES = ("customer", "agent", "system")
 STATUSES = ("open", "closed")
 MAX_ID_CHARS = 200
@@ -52,7 +55,15 @@ def _string(obj: dict[str, Any], field: str, *, limit: int, default: str = "") -
         raise RecordError(f"'{field}' must be a string")
     if len(value) > limit:
         raise RecordError(f"'{field}' is longer than {limit} characters")
-    return value
+    return _storable(value, f"'{field}'")
+
+
+def _storable(text: str, name: str) -> str:
+    """`text`, or RecordError if the database cannot store it (a NUL, a lone surrogate)."""
+    try:
+        return check_text(text, name=name)
+    except InvalidInput as error:
+        raise RecordError(str(error)) from None
 
 
 def _turn(index: int, raw: Any, *, template_keys: Container[str], max_chars: int) -> Turn:
@@ -67,6 +78,7 @@ def _turn(index: int, raw: Any, *, template_keys: Container[str], max_chars: int
         raise RecordError(f"{where}: missing or empty 'text'")
     if len(text) > max_chars:
         raise RecordError(f"{where}: text is longer than {max_chars} characters")
+    _storable(text, f"{where}: text")
     template = raw.get("template")
     if template is not None:
         if role != "agent":
@@ -84,6 +96,8 @@ def parse_record(
         obj = json.loads(text)
     except json.JSONDecodeError as error:
         raise RecordError(f"invalid JSON: {error.msg} at column {error.colno}") from error
+    except RecursionError:
+        raise RecordError("invalid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise RecordError("a line must be a JSON object")
     external_id = _string(obj, "id", limit=MAX_ID_CHARS).strip()
@@ -123,9 +137,13 @@ def iter_records(
     max_chars: int,
     on_error: Callable[[int, str], None],
 ) -> Iterator[ConversationRecord]:
-    """Stream the valid records; report each bad line (blank lines are skipped) to `on_error`."""
+    """Stream the valid records; report each bad line (blank lines are skipped) to `on_error`.
+
+    A UTF-8 byte order mark before the first line is dropped."""
     seen: dict[tuple[str, str], int] = {}
     for line, text in enumerate(lines, start=1):
+        if line == 1:
+            text = text.removeprefix("\ufeff")
         if not text.strip():
             continue
         try:

@@ -31,6 +31,19 @@ def test_every_change_keeps_the_previous_text_and_restore_brings_it_back(catalog
     assert restored.updated_by == catalog_admin_user
 
 
+def test_restoring_a_revision_restores_its_text_not_its_active_flag(catalog_admin_user):
+    template = template_create(key="fees.atm", title="ATM fees", body="v1", user=catalog_admin_user)
+    template = template_update(template=template, body="v2", user=catalog_admin_user)
+    template = template_update(template=template, is_active=False, user=catalog_admin_user)
+    first = template.revisions.get(number=1)
+    assert first.is_active
+
+    restored = template_restore_revision(revision=first, user=catalog_admin_user)
+    assert (restored.body, restored.is_active) == ("v1", False)
+    restored.refresh_from_db()
+    assert (restored.body, restored.is_active) == ("v1", False)
+
+
 def test_a_no_op_update_stores_no_revision():
     template = template_create(key="a", title="A", body="b")
     template_update(template=template, body="b")

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from templates_app.catalog_csv import parse_catalog_csv
+from templates_app.catalog_csv import parse_catalog_bytes
 from templates_app.import_errors import ImportRejected
 from templates_app.services import catalog_import
 
@@ -18,8 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         try:
-            with file.open(encoding="utf-8-sig", newline="") as stream:
-                summary = catalog_import(rows=parse_catalog_csv(stream))
+            summary = catalog_import(rows=parse_catalog_bytes(file.read_bytes()))
         except OSError as error:
             raise CommandError(f"cannot read {file}: {error}") from error
         except ImportRejected as rejected:

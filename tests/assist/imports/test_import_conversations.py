@@ -84,6 +84,14 @@ BAD_LINES = [
     (json.dumps(conversation("c1")), "repeats line 1"),
     (json.dumps(conversation("x", agent="ghost")), "unknown agent 'ghost'"),
     (json.dumps({"id": "x", "turns": [{"role": "agent", "text": "a" * 10_001}]}), "longer than"),
+    # What PostgreSQL cannot store, and JSON deeper than the parser's stack.
+    (json.dumps(conversation("x", customer_name="Jo\u0000")), "'customer_name' contains a NUL"),
+    (
+        json.dumps({"id": "x", "turns": [{"role": "customer", "text": "hi \ud800"}]}),
+        "turn 1: text contains a NUL or an unpaired surrogate",
+    ),
+    (json.dumps(conversation("x\udfff")), "'id' contains a NUL or an unpaired surrogate"),
+    ('{"id": "x", "turns": ' + "[" * 30_000 + "]" * 30_000 + "}", "nested too deeply"),
 ]
 
 
@@ -111,6 +119,14 @@ def test_invalid_utf8_is_reported_with_its_line(tmp_path, catalog):
         call_command("import_conversations", path, stderr=err)
     assert "line 2: not UTF-8" in err.getvalue()
     assert not Conversation.objects.exists()
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path, catalog):
+    path = tmp_path / "c.jsonl"
+    lines = [json.dumps(conversation("c1")), json.dumps(conversation("c2"))]
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())
+    call_command("import_conversations", path, stdout=io.StringIO())
+    assert Conversation.objects.count() == 2
 
 
 def sgd_catalog_and_train():
