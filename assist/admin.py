@@ -81,9 +81,17 @@ def _top1(metrics: dict | None) -> str:
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    """Trained rankers side by side; promote one, or roll back to the previous one."""
+    """Trained rankers side by side on the same test turns; promote one, or roll back."""
 
-    list_display = ("name", "is_active", "dev_top1", "active_top1", "activated_at", "created_at")
+    list_display = (
+        "name",
+        "is_active",
+        "test_top1",
+        "active_top1",
+        "difference",
+        "activated_at",
+        "created_at",
+    )
     list_filter = ("is_active",)
     search_fields = ("name", "notes")
     readonly_fields = ("name", "path", "base_model", "metrics", "is_active", "activated_at")
@@ -93,13 +101,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training (manage.py train_ranker), not from a form
 
-    @admin.display(description="top-1 on its held-out data")
-    def dev_top1(self, version: ModelVersion) -> str:
-        return _top1(version.metrics.get("dev"))
+    @admin.display(description="top-1 on the test split")
+    def test_top1(self, version: ModelVersion) -> str:
+        return _top1(version.metrics.get("test"))
 
-    @admin.display(description="then-active version on the same data")
+    @admin.display(description="then-active version on the same test turns")
     def active_top1(self, version: ModelVersion) -> str:
-        return _top1(version.metrics.get("active_on_same_dev"))
+        return _top1(version.metrics.get("active_on_same_test"))
+
+    @admin.display(description="difference [95% interval over test conversations]")
+    def difference(self, version: ModelVersion) -> str:
+        comparison = version.metrics.get("comparison")
+        if not comparison:
+            return "-"
+        verdict = "significant" if comparison["significant"] else "not significant"
+        return (
+            f"{comparison['difference'] * 100:+.1f} points "
+            f"[{comparison['low'] * 100:+.1f}, {comparison['high'] * 100:+.1f}], {verdict} "
+            f"({comparison['turns']} turns, {comparison['conversations']} conversations)"
+        )
 
     @admin.action(
         description="Promote the selected version (make it the active one)",

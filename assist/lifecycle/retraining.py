@@ -1,10 +1,13 @@
 """Retraining from the logs: export, train, compare with the active version, register.
 
-The newest conversations are held out (a time split) and both the new model and the active
-one are evaluated on exactly that data, so the two figures side by side answer "is the new
-one better on what customers ask now?". Promotion is a catalog admin's decision in the admin,
-or automatic when `RETRAIN_PROMOTE_MARGIN` is set and the new model beats the active one by
-at least that much top-1 accuracy.
+The logs are split by when each conversation started (training_data.conversations_split_by_time):
+the new model trains on the oldest, stops early and is calibrated on the next (dev), and the
+newest (test) are seen by neither model's fitting: both the new model and the active one are
+measured on exactly those turns, so the two figures side by side answer "is the new one better
+on what customers ask now?", with a paired interval of the difference (comparison.py).
+Promotion is a catalog admin's decision in the admin, or automatic when `RETRAIN_PROMOTE_MARGIN`
+is set, the new model beats the active one by at least that much top-1 accuracy, and the
+difference is significant (its 95% interval over test conversations leaves out zero).
 """
 
 import json
@@ -16,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Max, Min
 from django.utils import timezone
 
+from assist.lifecycle.comparison import PairedComparison, TurnHits, paired_comparison, turn_hits
 from assist.lifecycle.registry import model_dir_install, model_version_activate
 from assist.lifecycle.training_data import (
     catalog_write_csv,
@@ -37,7 +42,8 @@ class NotEnoughData(RuntimeError):
 class RetrainOptions:
     epochs: int | None = None  # None: the ranker's default recipe
     freeze_encoder: bool = False  # head only: minutes instead of hours, a little less accurate
-    dev_fraction: float = 0.1
+    dev_fraction: float = 0.1  # early stopping and calibration
+    test_fraction: float = 0.1  # the comparison with the active version
     max_examples: int | None = None
     promote_margin: float | None = None  # None: never promote automatically
     threads: int | None = None
@@ -55,28 +61,38 @@ def _labelled_turns(path: Path) -> int:
     )
 
 
-def _evaluate(model_dir: str, dev: Path, labelled: int) -> dict[str, Any]:
-    """The ranker's metrics on `dev`, plus top-1/top-5 over *all* templated dev turns.
+def _evaluate(model_dir: str, test: Path) -> tuple[dict[str, Any], TurnHits]:
+    """The ranker's metrics on `test`, plus top-1/top-5 over *all* templated test turns, and
+    the per-turn hits behind them (for the paired comparison).
 
     `evaluate` counts only turns whose template the model knows; an older model does not know
-    templates added since, so the comparison uses the share of all templated turns, where an
-    unknown template counts as a miss.
+    templates added since, so the comparison uses the share of all templated turns (those with
+    a context to rank from), where an unknown template counts as a miss.
     """
     from ranker.evaluate import EvalConfig, evaluate
 
-    metrics = evaluate(EvalConfig(model=model_dir, data=str(dev)))
-    known = metrics.get("n") or 0
-    for k in (1, 5):
-        value = metrics.get(f"top{k}")
-        metrics[f"top{k}_all"] = (
-            (value * known / labelled) if value is not None and labelled else 0.0
-        )
-    metrics["n_all"] = labelled
-    return metrics
+    metrics = evaluate(EvalConfig(model=model_dir, data=str(test)))
+    hits = turn_hits(model_dir, test)
+    metrics["top1_all"] = float(hits.top1.mean()) if len(hits.top1) else 0.0
+    metrics["top5_all"] = float(hits.topk.mean()) if len(hits.topk) else 0.0
+    metrics["n_all"] = len(hits.turns)
+    return metrics, hits
+
+
+def promotion_due(comparison: PairedComparison | None, margin: float | None) -> bool:
+    """Automatic promotion: a margin is set, and the new model either has no active one to beat
+    or beats it by at least `margin` top-1 with a significant difference."""
+    if margin is None:
+        return False
+    if comparison is None:
+        return True
+    # low > 0: the whole 95% interval is a gain, not just the point estimate.
+    return comparison.difference >= margin and comparison.low > 0
 
 
 def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
-    """Train a new ranker on the logs and register it with metrics beside the active one's."""
+    """Train a new ranker on the logs and register it with metrics beside the active one's,
+    both on the same test turns that neither model's fitting saw."""
     from ranker.train import TrainConfig, train
 
     options = options or RetrainOptions()
@@ -86,23 +102,33 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        older, newer = conversations_split_by_time(
-            Conversation.objects.all(), dev_fraction=options.dev_fraction
+        split = conversations_split_by_time(
+            Conversation.objects.all(),
+            dev_fraction=options.dev_fraction,
+            test_fraction=options.test_fraction,
         )
-        conversations_write_jsonl(older, work / "train.jsonl")
-        conversations_write_jsonl(newer, work / "dev.jsonl")
+        paths = {part: work / f"{part}.jsonl" for part in ("train", "dev", "test")}
+        counts = {
+            part: conversations_write_jsonl(getattr(split, part), path)
+            for part, path in paths.items()
+        }
         catalog_write_csv(work / "catalog.csv")
-        labelled_train = _labelled_turns(work / "train.jsonl")
-        labelled_dev = _labelled_turns(work / "dev.jsonl")
-        if labelled_train < settings.RETRAIN_MIN_EXAMPLES or not labelled_dev:
+        labelled = {part: _labelled_turns(path) for part, path in paths.items()}
+        if (
+            labelled["train"] < settings.RETRAIN_MIN_EXAMPLES
+            or not labelled["dev"]
+            or not labelled["test"]
+        ):
             raise NotEnoughData(
-                f"{labelled_train} templated agent turns to train on and {labelled_dev} to "
-                f"validate on; at least {settings.RETRAIN_MIN_EXAMPLES} and 1 are needed"
+                f"{labelled['train']} templated agent turns to train on, {labelled['dev']} for "
+                f"early stopping and {labelled['test']} to compare on; at least "
+                f"{settings.RETRAIN_MIN_EXAMPLES}, 1 and 1 are needed (conversations without "
+                f"a recorded start time count for training only)"
             )
         config = TrainConfig(
-            data=str(work / "train.jsonl"),
+            data=str(paths["train"]),
             catalog=str(work / "catalog.csv"),
-            dev=str(work / "dev.jsonl"),
+            dev=str(paths["dev"]),
             out=str(work / "model"),
             max_examples=options.max_examples,
             freeze_encoder=options.freeze_encoder,
@@ -113,28 +139,35 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
         if options.epochs is not None:
             config.epochs = options.epochs
         train(config)
-        new_metrics = _evaluate(str(work / "model"), work / "dev.jsonl", labelled_dev)
-        active_metrics = (
-            _evaluate(active.path, work / "dev.jsonl", labelled_dev) if active else None
-        )
+        new_metrics, new_hits = _evaluate(str(work / "model"), paths["test"])
+        active_metrics = comparison = None
+        if active is not None:
+            active_metrics, active_hits = _evaluate(active.path, paths["test"])
+            comparison = paired_comparison(new_hits, active_hits)
         model_dir_install(source=work / "model", target=target)
+    test_times = split.test.aggregate(first=Min("started_at"), last=Max("started_at"))
     version = ModelVersion.objects.create(
         name=name,
         path=str(target),
         base_model=json.loads((target / "ranker.json").read_text()).get("base_model", ""),
         metrics={
-            "dev": new_metrics,
-            "active_on_same_dev": active_metrics,
+            "test": new_metrics,
+            "active_on_same_test": active_metrics,
+            "comparison": comparison.as_dict() if comparison else None,
             "active_version": active.name if active else None,
-            "train_examples": labelled_train,
-            "dev_examples": labelled_dev,
+            "split": {
+                "conversations": counts,
+                "templated_turns": labelled,
+                "undated_in_train": split.undated,
+                "test_from": test_times["first"].isoformat() if test_times["first"] else None,
+                "test_to": test_times["last"].isoformat() if test_times["last"] else None,
+            },
+            "train_examples": labelled["train"],
+            "test_examples": new_metrics["n_all"],
             "train_seconds": round(time.monotonic() - started),
         },
     )
-    logger.info("registered %s (dev top-1 %.4f)", name, new_metrics["top1_all"])
-    margin = options.promote_margin
-    if margin is not None and (
-        active_metrics is None or new_metrics["top1_all"] >= active_metrics["top1_all"] + margin
-    ):
+    logger.info("registered %s (test top-1 %.4f)", name, new_metrics["top1_all"])
+    if promotion_due(comparison, options.promote_margin):
         model_version_activate(version=version)
     return version

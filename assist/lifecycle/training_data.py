@@ -5,6 +5,7 @@ carry the template they sent, and the catalog CSV of the templates that may be s
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -41,23 +42,57 @@ def conversations_write_jsonl(conversations: QuerySet[Conversation], path: Path)
     return count
 
 
-def conversations_split_by_time(
-    conversations: QuerySet[Conversation], *, dev_fraction: float = 0.1
-) -> tuple[QuerySet[Conversation], QuerySet[Conversation]]:
-    """(older, newer): train on the past, validate on the newest `dev_fraction` of conversations.
+@dataclass(frozen=True)
+class TimeSplit:
+    """Conversations split by when they started: train (the past), dev (early stopping and
+    calibration), test (the comparison of the new model with the active one: neither model's
+    fitting ever saw it). Undated imports (`started_at_known=False`) are in train only."""
 
-    A time split, not a random one, because the model will be judged on conversations that
-    come after its training data, with the catalog and customers of that later time.
+    train: QuerySet[Conversation]
+    dev: QuerySet[Conversation]
+    test: QuerySet[Conversation]
+    undated: int
+
+
+def conversations_split_by_time(
+    conversations: QuerySet[Conversation], *, dev_fraction: float = 0.1, test_fraction: float = 0.1
+) -> TimeSplit:
+    """Oldest to newest by real start time (ties by id): train, then the next `dev_fraction` of
+    the dated conversations as dev, then the newest `test_fraction` as test.
+
+    A time split, not a random one, because a model is judged on conversations that come after
+    its training data, with the catalog and customers of that later time; and test comes after
+    dev, so nothing that steered the new model's fitting (early stopping, the temperature, the
+    confidence threshold) is what the comparison is read on.
     """
-    total = conversations.count()
-    dev_count = max(1, round(total * dev_fraction)) if total > 1 else 0
-    if not dev_count:
-        return conversations, conversations.none()
-    cut = conversations.order_by("-started_at", "-id").values_list("started_at", "id")[
-        dev_count - 1
-    ]
-    older = conversations.filter(Q(started_at__lt=cut[0]) | Q(started_at=cut[0], id__lt=cut[1]))
-    return older, conversations.exclude(pk__in=older.values("pk"))
+    if dev_fraction <= 0 or test_fraction <= 0 or dev_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"dev and test fractions must be positive and leave room for training, "
+            f"not {dev_fraction} and {test_fraction}"
+        )
+    dated = conversations.filter(started_at_known=True)
+    total = dated.count()
+    test_count = max(1, round(total * test_fraction)) if total > 2 else 0
+    dev_count = max(1, round(total * dev_fraction)) if total > 2 else 0
+    undated = conversations.count() - total
+    if not test_count:
+        return TimeSplit(conversations, conversations.none(), conversations.none(), undated)
+    newest_first = dated.order_by("-started_at", "-id").values_list("started_at", "id")
+
+    def newest(count: int) -> Q:
+        """The newest `count` dated conversations, as a condition."""
+        started, pk = newest_first[count - 1]
+        return Q(started_at_known=True) & (
+            Q(started_at__gt=started) | Q(started_at=started, id__gte=pk)
+        )
+
+    in_test, in_dev_or_test = newest(test_count), newest(test_count + dev_count)
+    return TimeSplit(
+        train=conversations.exclude(in_dev_or_test),
+        dev=conversations.filter(in_dev_or_test).exclude(in_test),
+        test=conversations.filter(in_test),
+        undated=undated,
+    )
 
 
 def _turn(message: Message) -> dict[str, str | None]:

@@ -303,8 +303,10 @@ NEW_TEMPLATE_WEIGHT = float(os.environ.get("NEW_TEMPLATE_WEIGHT", "2.0"))
 MODELS_DIR = Path(os.environ.get("MODELS_DIR", BASE_DIR / "var" / "models"))
 # Hours between scheduled retrainings by Celery beat; 0 turns the schedule off.
 RETRAIN_EVERY_HOURS = float(os.environ.get("RETRAIN_EVERY_HOURS", "168"))
-# Promote a retrained model automatically when its top-1 on the newest held-out conversations
-# beats the active model's by at least this much (0.01 = one point); unset: an admin decides.
+# Promote a retrained model automatically when its top-1 on the test split (the newest
+# conversations, which neither model was fitted on) beats the active model's by at least this
+# much (0.01 = one point) and the 95% interval of the difference is above zero; unset: an admin
+# decides (docs/model-lifecycle.md).
 _margin = os.environ.get("RETRAIN_PROMOTE_MARGIN", "")
 RETRAIN_PROMOTE_MARGIN = float(_margin) if _margin else None
 # Fewer templated agent turns than this in the logs: no retraining.

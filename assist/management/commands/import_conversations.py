@@ -26,3 +26,10 @@ class Command(BaseCommand):
             f"{file}: {summary.created} conversations created ({summary.messages} messages), "
             f"{summary.skipped} already imported"
         )
+        if summary.undated:
+            # Not an error: logs often lack times. But retraining must know (train split only).
+            self.stdout.write(
+                f"{summary.undated} conversations have no 'started_at': stored at the import "
+                "time and flagged as undated, so retraining uses them for training only, never "
+                "for the time-ordered dev and test splits"
+            )

@@ -1,5 +1,6 @@
 """Model lifecycle: deactivated templates, the registry, hot swap, retraining from the logs."""
 
+import datetime as dt
 import io
 import shutil
 import time
@@ -7,6 +8,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from assist.demo.generator import generate_conversations, write_jsonl
 from assist.lifecycle.registry import (
@@ -262,7 +264,11 @@ def test_retraining_from_the_logs_registers_a_version_beside_the_active_one(
     settings.MODELS_DIR = tmp_path / "models"
     settings.RETRAIN_MIN_EXAMPLES = 50
     data = tmp_path / "logs.jsonl"
-    write_jsonl(generate_conversations(200, seed=7), data)
+    records = generate_conversations(200, seed=7)
+    start = timezone.now() - dt.timedelta(days=200)
+    for day, record in enumerate(records):
+        record["started_at"] = (start + dt.timedelta(days=day)).isoformat()
+    write_jsonl(records, data)
     call_command("import_conversations", data, stdout=io.StringIO())
     active = version_at(demo_ranker_dir, "active", active=True)
 
@@ -279,10 +285,16 @@ def test_retraining_from_the_logs_registers_a_version_beside_the_active_one(
     assert not version.is_active and ModelVersion.objects.get(is_active=True) == active
     metrics = version.metrics
     assert metrics["active_version"] == "active"
-    assert metrics["dev_examples"] == metrics["dev"]["n_all"] > 0
-    # Both models measured on the same held-out turns, as fractions.
-    for side in ("dev", "active_on_same_dev"):
+    assert metrics["test_examples"] == metrics["test"]["n_all"] > 0
+    # Both models measured on the same test turns, as fractions, with the paired difference.
+    for side in ("test", "active_on_same_test"):
         assert 0.0 < metrics[side]["top1_all"] <= metrics[side]["top5_all"] <= 1.0
+    comparison = metrics["comparison"]
+    assert comparison["difference"] == pytest.approx(
+        metrics["test"]["top1_all"] - metrics["active_on_same_test"]["top1_all"]
+    )
+    assert comparison["low"] <= comparison["difference"] <= comparison["high"]
+    assert metrics["split"]["conversations"] == {"train": 160, "dev": 20, "test": 20}
 
 
 def test_the_external_re_ranker_reorders_stored_suggestions_and_sees_no_personal_data(

@@ -89,14 +89,31 @@ def test_export_scrubs_text_and_labels_agent_turns_with_the_sent_template(tmp_pa
 
 
 @pytest.mark.django_db
-def test_time_split_trains_on_the_older_and_validates_on_the_newer() -> None:
+def test_time_split_trains_on_the_past_stops_on_dev_and_compares_on_the_newest() -> None:
     base = timezone.now() - dt.timedelta(days=30)
+    days = (5, 1, 9, 3, 7, 2, 8, 4, 6, 0)
     conversations = [
-        factories.ConversationFactory(started_at=base + dt.timedelta(days=day))
-        for day in (5, 1, 9, 3, 7, 2, 8, 4, 6, 0)
+        factories.ConversationFactory(started_at=base + dt.timedelta(days=day)) for day in days
     ]
-    older, newer = conversations_split_by_time(Conversation.objects.all(), dev_fraction=0.2)
+    # An undated import, stored at the import time (now): the newest by `started_at`, and yet
+    # it must not be taken for the newest conversation.
+    undated = factories.ConversationFactory(started_at=timezone.now(), started_at_known=False)
 
-    assert older.count() == 8 and newer.count() == 2
-    assert max(c.started_at for c in older) < min(c.started_at for c in newer)
-    assert {c.pk for c in newer} == {conversations[2].pk, conversations[6].pk}  # days 9 and 8
+    split = conversations_split_by_time(
+        Conversation.objects.all(), dev_fraction=0.2, test_fraction=0.2
+    )
+
+    by_day = {day: c.pk for day, c in zip(days, conversations, strict=True)}
+    assert {c.pk for c in split.test} == {by_day[9], by_day[8]}
+    assert {c.pk for c in split.dev} == {by_day[7], by_day[6]}
+    assert {c.pk for c in split.train} == {by_day[d] for d in range(6)} | {undated.pk}
+    assert split.undated == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("dev", "test"), [(0.0, 0.1), (0.1, 0.0), (0.5, 0.5)])
+def test_time_split_refuses_fractions_that_leave_no_split(dev, test) -> None:
+    with pytest.raises(ValueError, match="fractions"):
+        conversations_split_by_time(
+            Conversation.objects.all(), dev_fraction=dev, test_fraction=test
+        )
