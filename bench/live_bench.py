@@ -27,6 +27,7 @@ import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from checkout import setup_django
 
@@ -66,7 +67,9 @@ async def agent_loop(
     results: list,
     everyone_ready: asyncio.Barrier,
 ) -> None:
-    headers = {"Authorization": f"Token {token}", "Origin": "http://127.0.0.1"}
+    # The socket accepts its own site's origin only: same scheme, host and port.
+    site = urlsplit(url)._replace(scheme="http", path="").geturl()
+    headers = {"Authorization": f"Token {token}", "Origin": site}
     async with websockets.connect(url, additional_headers=headers, max_size=2**22) as socket:
         json.loads(await socket.recv())  # ready
         await socket.send(json.dumps({"type": "subscribe", "conversation": conversation_id}))
