@@ -5,13 +5,16 @@ file without one of them (or a row with the cell empty) leaves that field of an 
 template as it is, and a new template gets the default (`en`, active). Parsing validates every
 row with the model's own field validators and reports all bad rows at once, each with its line;
 it never touches the database.
+
+Exported cells that a spreadsheet would run as a formula get a leading `'`, which the importer
+takes off again, so an export re-imports unchanged.
 """
 
 import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 
@@ -20,6 +23,9 @@ from templates_app.models import ResponseTemplate
 
 REQUIRED_COLUMNS = ("key", "title", "body", "category")
 OPTIONAL_COLUMNS = ("locale", "active")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection,
+# https://owasp.org/www-community/attacks/CSV_Injection); a leading ' makes it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
 
@@ -34,6 +40,17 @@ class CatalogRow:
     # None: not in the file, so the import leaves the template's value alone.
     locale: str | None = None
     is_active: bool | None = None
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: `'` before a formula's first character."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _from_spreadsheet_safe(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
 
 def _row_errors(row: CatalogRow) -> list[str]:
@@ -104,7 +121,7 @@ def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
             # A row cut short, such as the last line of a truncated file.
             errors.append(RowError(start, "fewer fields than columns in the header"))
             continue
-        values = {name: (record.get(name) or "").strip() for name in header}
+        values = {name: _from_spreadsheet_safe((record.get(name) or "").strip()) for name in header}
         if any("\x00" in value for value in values.values()):
             # PostgreSQL text cannot hold NUL.
             errors.append(RowError(start, "contains a NUL character"))
@@ -137,16 +154,15 @@ def write_catalog_csv(templates: Iterable[ResponseTemplate], stream: IO[str]) ->
     writer = csv.writer(stream)
     writer.writerow([*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
     for template in templates:
-        writer.writerow(
-            [
-                template.key,
-                template.title,
-                template.body,
-                template.category,
-                template.locale,
-                int(template.is_active),
-            ]
-        )
+        cells = [
+            template.key,
+            template.title,
+            template.body,
+            template.category,
+            template.locale,
+            int(template.is_active),
+        ]
+        writer.writerow([spreadsheet_safe(cell) for cell in cells])
 
 
 def catalog_csv_text(templates: Iterable[ResponseTemplate]) -> str:

@@ -22,6 +22,7 @@ from assist.review.selectors import (
     export_rows,
     with_counts,
 )
+from templates_app.catalog_csv import spreadsheet_safe  # the one CSV-injection rule
 
 PAGE_SIZE = 50
 DEFAULT_DAYS = 30
@@ -64,7 +65,10 @@ def conversation_export(request: HttpRequest) -> StreamingHttpResponse:
     _, conversations = _filtered(request)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in export_rows(conversations)),
+        (
+            writer.writerow([spreadsheet_safe(cell) for cell in row])
+            for row in export_rows(conversations)
+        ),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="conversations.csv"'
