@@ -14,6 +14,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
@@ -27,7 +28,7 @@ from assist.live.messages import Ingested, message_ingest
 from assist.live.picks import ack_kind, pick_submit, pick_validate
 from assist.models import Conversation
 from assist.roles import AGENT, SUPERVISOR, user_roles
-from assist.tokens import parse_authorization, token_user
+from assist.tokens import parse_authorization, token_is_live, token_lookup
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +67,20 @@ class TokenBucket:
 
 
 @database_sync_to_async
-def _user_for_token(raw: str) -> Any:
-    return token_user(raw)
+def _token(raw: str) -> Any:
+    return token_lookup(raw)
+
+
+@database_sync_to_async
+def _signed_in_again(user_id: int, token_id: int | None) -> Any:
+    """The socket's user, read afresh, if its sign-in still holds (the token live, the account
+    active, a panel role kept); else None."""
+    if token_id is not None and not token_is_live(token_id):
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user_roles(user) & {AGENT, SUPERVISOR}:
+        return None
+    return user
 
 
 @database_sync_to_async
@@ -110,6 +123,7 @@ def _message_ingest(user: Any, conversation_id: Any, **fields: Any) -> Ingested:
 
 class AssistConsumer(AsyncWebsocketConsumer):
     user: Any = None
+    token_id: int | None = None  # the AgentToken this socket signed in with, if any
     subscribed: set[int]
 
     async def connect(self) -> None:
@@ -118,10 +132,11 @@ class AssistConsumer(AsyncWebsocketConsumer):
         headers = dict(self.scope.get("headers", []))
         raw = parse_authorization(headers.get(b"authorization", b"").decode("latin-1"))
         if raw:
-            user = await _user_for_token(raw)
-            if user is None:
+            token = await _token(raw)
+            if token is None:
                 await self.close(code=CLOSE_UNAUTHENTICATED)
                 return
+            user, self.token_id = token.user, token.pk
         else:
             user = self.scope.get("user")
         await self.accept()
@@ -216,12 +231,13 @@ class AssistConsumer(AsyncWebsocketConsumer):
     async def _auth(self, frame: dict[str, Any]) -> None:
         if self.user is not None:
             raise FrameError("invalid", "already authenticated")
-        user = await _user_for_token(_field(frame, "token", str))
-        if user is None:
+        token = await _token(_field(frame, "token", str))
+        if token is None:
             await self._error("unauthenticated", "invalid or revoked token")
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        await self._start(user)
+        self.token_id = token.pk
+        await self._start(token.user)
 
     async def _subscribe(self, frame: dict[str, Any]) -> None:
         conversation = await _conversation(self.user, frame.get("conversation"), write=False)
@@ -303,6 +319,41 @@ class AssistConsumer(AsyncWebsocketConsumer):
 
     async def assist_ack(self, event: dict[str, Any]) -> None:
         await self._send("ack", client_id=event["client_id"], id=event["id"], kind=event["kind"])
+
+    async def assist_access(self, event: dict[str, Any]) -> None:
+        """Access was taken away somewhere (assist/live/revocation.py): check ours again."""
+        if self.user is None:
+            return
+        conversation_id = event.get("conversation")
+        if conversation_id is None:
+            user = await _signed_in_again(self.user.pk, self.token_id)
+            if user is None:
+                await self._signed_out()
+                return
+            self.user = user  # fresh roles for the checks below and for later frames
+            conversations = set(self.subscribed)
+        else:
+            conversations = {conversation_id} & self.subscribed
+        for subscribed in conversations:
+            try:
+                await _conversation(self.user, subscribed, write=False)
+            except FrameError:
+                self.subscribed.discard(subscribed)
+                await self.channel_layer.group_discard(
+                    conversation_group(subscribed), self.channel_name
+                )
+                await self._send(
+                    "error",
+                    code="forbidden",
+                    detail="you no longer have access to this conversation",
+                    conversation=subscribed,
+                )
+
+    async def _signed_out(self) -> None:
+        user, self.user = self.user, None  # no frame after this one acts as that user
+        await self.channel_layer.group_discard(agent_group(user.pk), self.channel_name)
+        await self._error("unauthenticated", "signed out: the token or the account was revoked")
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def assist_status(self, event: dict[str, Any]) -> None:
         await self._send("status", assist_available=event["assist_available"])
