@@ -49,8 +49,11 @@ lock:
 
 # Local development: embedded defaults (SQLite, in-memory channel layer, in-process tasks)
 # unless DATABASE_URL / REDIS_URL are set; then the ASGI server and Celery worker processes.
+# The preflight refuses DEBUG with a database on another machine before anything touches it
+# (ALLOW_DEBUG_REMOTE_DATABASE=1 to go ahead anyway).
 run: export DJANGO_SETTINGS_MODULE ?= config.settings.local
 run: venv
+	$(PY) manage.py serve --preflight
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py ensure_model

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from config.settings.base import env_bool
 
 # supervisord's restart policy (http://supervisord.org/configuration.html#program-x-section-values).
 # A process that exits after STARTSECS of running is restarted at once; one that dies sooner
@@ -30,6 +32,16 @@ STARTRETRIES = 100
 # What a process gets between SIGTERM and SIGKILL on the way down: a Celery worker's warm
 # shutdown finishes the task it runs.
 STOPWAITSECS = 15
+
+
+def uvicorn_limits() -> list[str]:
+    """uvicorn's own bounds on what a client may send, for every way the product starts it.
+
+    A WebSocket frame over WS_MAX_FRAME_BYTES is refused by the server (close 1009) as its
+    header arrives, before the payload is read into memory: the consumer's own size check
+    would come only after uvicorn had buffered the whole frame (16 MB by default).
+    """
+    return ["--ws-max-size", str(settings.WS_MAX_FRAME_BYTES)]
 
 
 class Command(BaseCommand):
@@ -44,14 +56,48 @@ class Command(BaseCommand):
             default=int(os.environ.get("INFERENCE_WORKERS", "1")),
             help="Celery worker processes for the inference queue (REDIS_URL only)",
         )
+        parser.add_argument(
+            "--allow-debug-remote-database",
+            action="store_true",
+            default=env_bool("ALLOW_DEBUG_REMOTE_DATABASE", False),
+            help="start with DEBUG on although the database is not on this machine",
+        )
+        parser.add_argument(
+            "--preflight",
+            action="store_true",
+            help="only check that it is safe to start, then exit (`make run` does, before it "
+            "migrates and seeds the demo)",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        workers: int,
+        allow_debug_remote_database: bool,
+        preflight: bool,
+        **options: Any,
+    ) -> None:
+        if settings.DEBUG and not allow_debug_remote_database:
+            remote = remote_database_host()
+            if remote:
+                # DEBUG pages show settings and SQL to anyone who triggers an error, and the
+                # demo seeds users whose passwords are published: never against real data.
+                raise CommandError(
+                    f"DEBUG is on and the database is on {remote}, not this machine. Turn DEBUG "
+                    "off (DEBUG=0, or the production settings), or, if this database holds no "
+                    "real data, set ALLOW_DEBUG_REMOTE_DATABASE=1 (or pass "
+                    "--allow-debug-remote-database)."
+                )
+        if preflight:
+            return
         python = sys.executable
         # The roles of the Procfile, by the same names.
         programs: dict[str, list[str]] = {}
         programs["web"] = [
             python, "-m", "uvicorn", "config.asgi:application", "--host", host,
-            "--port", str(port), "--no-access-log",
+            "--port", str(port), "--no-access-log", *uvicorn_limits(),
         ]  # fmt: skip
         if settings.REDIS_URL:
             programs["worker"] = [
@@ -106,6 +152,21 @@ class Command(BaseCommand):
             python,
             [python, "-m", "supervisor.supervisord", "--nodaemon", "--configuration", str(config)],
         )
+
+
+LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def remote_database_host() -> str | None:
+    """The default database's host when it is not on this machine (SQLite, a loopback address
+    or a Unix socket are); None otherwise."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        return None
+    host = str(database.get("HOST") or "")
+    if host in LOCAL_HOSTS or host.startswith("/") or host.startswith("127."):
+        return None
+    return host
 
 
 def supervisord_config(programs: dict[str, list[str]], *, workdir: Path) -> str:
