@@ -4,6 +4,7 @@ admins, migration 0006; superusers both)."""
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin, messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -74,6 +75,10 @@ class ExperimentAdmin(admin.ModelAdmin):
         queryset.filter(is_active=True).update(is_active=False, ended_at=timezone.now())
 
 
+def _user(request: HttpRequest) -> AbstractBaseUser | None:
+    return request.user if isinstance(request.user, AbstractBaseUser) else None
+
+
 def _top1(metrics: dict | None) -> str:
     value = (metrics or {}).get("top1_all")
     return "-" if value is None else f"{value:.1%}"
@@ -90,11 +95,23 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "active_top1",
         "difference",
         "activated_at",
+        "activated_by",
+        "activated_how",
         "created_at",
     )
-    list_filter = ("is_active",)
+    list_filter = ("is_active", "activated_how")
     search_fields = ("name", "notes")
-    readonly_fields = ("name", "path", "base_model", "metrics", "is_active", "activated_at")
+    readonly_fields = (
+        "name",
+        "path",
+        "base_model",
+        "is_active",
+        "activated_at",
+        "activated_by",
+        "activated_how",
+        "activation_history",
+        "metrics",
+    )
     fields = (*readonly_fields, "notes")
     actions = ["promote", "rollback"]
 
@@ -129,13 +146,33 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to promote.", messages.ERROR)
             return
-        version = model_version_activate(version=queryset.get())
+        version = model_version_activate(version=queryset.get(), by=_user(request))
         self.message_user(request, f"{version.name} is now active.", messages.SUCCESS)
 
-    @admin.action(description="Roll back to the previously active version", permissions=["change"])
+    @admin.display(description="activations (newest last)")
+    def activation_history(self, version: ModelVersion) -> str:
+        return (
+            "; ".join(
+                f"{entry['at'][:19].replace('T', ' ')} {entry['how']} by "
+                f"{entry['by'] or 'the system'}"
+                + (f", replacing {entry['replaced']}" if entry.get("replaced") else "")
+                for entry in version.activations
+            )
+            or "-"
+        )
+
+    @admin.action(
+        description="Roll back to the selected version (one that was active before)",
+        permissions=["change"],
+    )
     def rollback(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Select exactly one version to roll back to.", messages.ERROR
+            )
+            return
         try:
-            version = model_version_rollback()
+            version = model_version_rollback(to=queryset.get(), by=_user(request))
         except NothingToRollBackTo as error:
             self.message_user(request, str(error), messages.ERROR)
             return

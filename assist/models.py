@@ -151,6 +151,23 @@ class ModelVersion(models.Model):
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Activation(models.TextChoices):
+        PROMOTED = "promoted"
+        ROLLED_BACK = "rolled back"
+        AUTOMATIC = "automatic"  # retraining, on a significant gain above the margin
+
+    # The latest activation: who (None: the system) and how. Every activation is also appended
+    # to `activations` ({"at", "by", "how", "replaced"}), the registry's history.
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    activated_how = models.CharField(max_length=16, choices=Activation.choices, blank=True)
+    activations = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
 
     class Meta:

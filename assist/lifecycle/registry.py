@@ -1,4 +1,4 @@
-"""The model registry: register a trained ranker, promote it, roll back.
+"""The model registry: register a trained ranker, promote it, roll back to any earlier one.
 
 Exactly one version is active (a partial unique constraint guarantees at most one); workers
 read the active version for every ranking, so a promotion reaches them without a restart
@@ -9,6 +9,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,25 +29,63 @@ def model_dir_install(*, source: Path, target: Path) -> None:
 
 
 class NothingToRollBackTo(RuntimeError):
-    """No version was active before the current one."""
+    """No version was active before the current one, or the chosen one never was active."""
 
 
-def model_version_activate(*, version: ModelVersion) -> ModelVersion:
-    """Make `version` the active one (the previous active one stays registered)."""
+def model_version_activate(
+    *,
+    version: ModelVersion,
+    by: AbstractBaseUser | None = None,
+    how: str = ModelVersion.Activation.PROMOTED,
+) -> ModelVersion:
+    """Make `version` the active one (the previous active one stays registered), recording who
+    (None: the system) activated it, how, and which version it replaced."""
     with transaction.atomic():
         # Lock the current active row so that two promotions cannot interleave.
-        list(ModelVersion.objects.select_for_update().filter(is_active=True))
+        replaced = list(ModelVersion.objects.select_for_update().filter(is_active=True))
         ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        version.refresh_from_db(fields=["activations"])
+        now = timezone.now()
         version.is_active = True
-        version.activated_at = timezone.now()
-        version.save(update_fields=["is_active", "activated_at"])
-    logger.info("model version %s is active", version.name)
+        version.activated_at = now
+        version.activated_by = by  # type: ignore[assignment]  # a user model instance or None
+        version.activated_how = how
+        version.activations = [
+            *version.activations,
+            {
+                "at": now.isoformat(),
+                "by": by.get_username() if by is not None else None,
+                "how": how,
+                "replaced": replaced[0].name if replaced else None,
+            },
+        ]
+        version.save(
+            update_fields=[
+                "is_active",
+                "activated_at",
+                "activated_by",
+                "activated_how",
+                "activations",
+            ]
+        )
+    logger.info("model version %s is active (%s by %s)", version.name, how, by or "the system")
     return version
 
 
-def model_version_rollback() -> ModelVersion:
-    """Re-activate the version that was active before the current one."""
+def model_version_rollback(
+    *, to: ModelVersion | None = None, by: AbstractBaseUser | None = None
+) -> ModelVersion:
+    """Re-activate `to`, any version that was active before, or by default the one active just
+    before the current one."""
     current = ModelVersion.objects.filter(is_active=True).first()
+    if to is not None:
+        if to.activated_at is None:
+            raise NothingToRollBackTo(
+                f"{to.name} has never been active: promote it instead of rolling back to it"
+            )
+        if current is not None and to.pk == current.pk:
+            raise NothingToRollBackTo(f"{to.name} is the active version already")
+        return model_version_activate(version=to, by=by, how=ModelVersion.Activation.ROLLED_BACK)
     previous = (
         ModelVersion.objects.filter(activated_at__isnull=False, is_active=False)
         # pk=None (no active version) excludes nothing; the stubs allow no None here.
@@ -56,4 +95,4 @@ def model_version_rollback() -> ModelVersion:
     )
     if previous is None:
         raise NothingToRollBackTo("no earlier active version to roll back to")
-    return model_version_activate(version=previous)
+    return model_version_activate(version=previous, by=by, how=ModelVersion.Activation.ROLLED_BACK)

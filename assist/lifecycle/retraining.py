@@ -10,6 +10,7 @@ is set, the new model beats the active one by at least that much top-1 accuracy,
 difference is significant (its 95% interval over test conversations leaves out zero).
 """
 
+import dataclasses
 import json
 import logging
 import tempfile
@@ -48,6 +49,8 @@ class RetrainOptions:
     promote_margin: float | None = None  # None: never promote automatically
     threads: int | None = None
     base_model: str | None = None  # None: the ranker's default (all-MiniLM-L6-v2)
+    # The domain-adaptive (masked-LM) stage first; None: settings.RETRAIN_DOMAIN_ADAPT.
+    domain_adapt: bool | None = None
 
 
 def _labelled_turns(path: Path) -> int:
@@ -96,6 +99,9 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
     from ranker.train import TrainConfig, train
 
     options = options or RetrainOptions()
+    domain_adapt = (
+        settings.RETRAIN_DOMAIN_ADAPT if options.domain_adapt is None else options.domain_adapt
+    )
     active = ModelVersion.objects.filter(is_active=True).first()
     name = "retrain-" + timezone.now().strftime("%Y%m%d-%H%M%S")
     target = Path(settings.MODELS_DIR) / name
@@ -134,12 +140,24 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
             freeze_encoder=options.freeze_encoder,
             threads=options.threads,
             base_model=options.base_model,
+            domain_adapt=domain_adapt,
             progress=False,
         )
         if options.epochs is not None:
             config.epochs = options.epochs
         train(config)
         new_metrics, new_hits = _evaluate(str(work / "model"), paths["test"])
+        adaptation = None
+        if domain_adapt:
+            # The same recipe without the stage, measured on the same test turns: what the
+            # stage is worth on these logs (the registered model is the adapted one either way).
+            without = dataclasses.replace(config, domain_adapt=False, out=str(work / "without"))
+            train(without)
+            without_metrics, without_hits = _evaluate(without.out, paths["test"])
+            adaptation = {
+                "without": {key: without_metrics[key] for key in ("top1_all", "top5_all")},
+                "effect": paired_comparison(new_hits, without_hits).as_dict(),
+            }
         active_metrics = comparison = None
         if active is not None:
             active_metrics, active_hits = _evaluate(active.path, paths["test"])
@@ -154,6 +172,8 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
             "test": new_metrics,
             "active_on_same_test": active_metrics,
             "comparison": comparison.as_dict() if comparison else None,
+            # None: trained without the stage; else its effect on the test split.
+            "domain_adapt": adaptation,
             "active_version": active.name if active else None,
             "split": {
                 "conversations": counts,
@@ -169,5 +189,5 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
     )
     logger.info("registered %s (test top-1 %.4f)", name, new_metrics["top1_all"])
     if promotion_due(comparison, options.promote_margin):
-        model_version_activate(version=version)
+        model_version_activate(version=version, how=ModelVersion.Activation.AUTOMATIC)
     return version

@@ -313,6 +313,10 @@ RETRAIN_PROMOTE_MARGIN = float(_margin) if _margin else None
 RETRAIN_MIN_EXAMPLES = int(os.environ.get("RETRAIN_MIN_EXAMPLES", "200"))
 # A scheduled retraining fine-tunes the encoder unless this is set (head only: much faster).
 RETRAIN_FREEZE_ENCODER = env_bool("RETRAIN_FREEZE_ENCODER", False)
+# Retraining first continues the encoder's masked-LM pretraining on the train split's text (the
+# ranker's domain-adaptive stage), and also trains a model without it to report the stage's
+# effect on the test split: about twice the training time (docs/model-lifecycle.md).
+RETRAIN_DOMAIN_ADAPT = env_bool("RETRAIN_DOMAIN_ADAPT", False)
 # The longest a retraining may run before Celery stops it.
 RETRAIN_TIME_LIMIT_S = int(os.environ.get("RETRAIN_TIME_LIMIT_S", str(6 * 3600)))
 if RETRAIN_EVERY_HOURS > 0:

@@ -1,5 +1,6 @@
 """`manage.py train_ranker`: retrain the ranker on the logs and register a new model version."""
 
+import argparse
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,13 @@ class Command(BaseCommand):
             default=0.1,
             help="share of the newest conversations on which both models are compared",
         )
+        parser.add_argument(
+            "--domain-adapt",
+            action=argparse.BooleanOptionalAction,
+            default=settings.RETRAIN_DOMAIN_ADAPT,
+            help="run the domain-adaptive (masked-LM) stage first, and report its effect on the "
+            "test split against the same recipe without it (twice the training time)",
+        )
         parser.add_argument("--max-examples", type=int)
         parser.add_argument("--threads", type=int)
         parser.add_argument(
@@ -53,6 +61,7 @@ class Command(BaseCommand):
                     max_examples=options["max_examples"],
                     promote_margin=options["promote_margin"],
                     threads=options["threads"],
+                    domain_adapt=options["domain_adapt"],
                 )
             )
         except NotEnoughData as error:
@@ -85,6 +94,15 @@ class Command(BaseCommand):
                 f"{comparison['conversations']} test conversations "
                 f"[{comparison['low']:+.4f}, {comparison['high']:+.4f}]: "
                 + ("significant" if comparison["significant"] else "not significant")
+            )
+        adaptation = metrics["domain_adapt"]
+        if adaptation is not None:
+            effect = adaptation["effect"]
+            self.stdout.write(
+                f"domain-adaptive stage: top-1 {effect['difference']:+.4f} against the same "
+                f"recipe without it (top-1 {adaptation['without']['top1_all']:.4f}), 95% "
+                f"interval [{effect['low']:+.4f}, {effect['high']:+.4f}]: "
+                + ("significant" if effect["significant"] else "not significant")
             )
         state = "active" if version.is_active else "not active (promote it in the admin)"
         self.stdout.write(f"{version.name} is {state}")

@@ -134,3 +134,44 @@ def test_retraining_needs_dated_conversations_to_compare_on(tmp_path, settings, 
     monkeypatch.setattr("ranker.train.train", lambda config: pytest.fail("trained anyway"))
     with pytest.raises(retraining.NotEnoughData, match="to compare on"):
         ranker_retrain()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("adapt", [True, False])
+def test_retraining_runs_the_domain_adaptive_stage_and_reports_its_effect(
+    tmp_path, demo_ranker_dir, settings, monkeypatch, adapt
+):
+    call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
+    settings.MODELS_DIR = tmp_path / "models"
+    settings.RETRAIN_MIN_EXAMPLES = 20
+    settings.RETRAIN_DOMAIN_ADAPT = adapt
+    records = generate_conversations(40, seed=5)
+    start = timezone.now() - dt.timedelta(days=40)
+    for day, record in enumerate(records):
+        record["started_at"] = (start + dt.timedelta(days=day)).isoformat()
+    write_jsonl(records, tmp_path / "logs.jsonl")
+    call_command("import_conversations", tmp_path / "logs.jsonl", stdout=io.StringIO())
+    runs = []
+
+    def train_recording(config):
+        runs.append((config.domain_adapt, Path(config.out).name, ids_in(config.data)))
+        shutil.copytree(demo_ranker_dir, config.out)
+
+    monkeypatch.setattr("ranker.train.train", train_recording)
+    out = io.StringIO()
+    call_command("train_ranker", stdout=out)
+    version = ModelVersion.objects.get()
+
+    if adapt:
+        # The registered model is the adapted one; the same recipe without the stage, on the
+        # same training data, is the yardstick on the test split.
+        assert [(a, name) for a, name, _ in runs] == [(True, "model"), (False, "without")]
+        assert runs[0][2] == runs[1][2]
+        effect = version.metrics["domain_adapt"]["effect"]
+        assert effect["turns"] == version.metrics["test_examples"]
+        assert effect["difference"] == 0.0  # the stand-in trainer made the same model twice
+        assert "domain-adaptive stage: top-1 +0.0000" in out.getvalue()
+    else:
+        assert [(a, name) for a, name, _ in runs] == [(False, "model")]
+        assert version.metrics["domain_adapt"] is None
+        assert "domain-adaptive" not in out.getvalue()

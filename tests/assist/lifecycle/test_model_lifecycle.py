@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import json
 import shutil
 import time
 
@@ -229,9 +230,44 @@ def test_catalog_admins_promote_and_roll_back_in_the_admin_supervisors_cannot(
     admin = client_for(catalog_admin_user)
     assert admin.get(url).status_code == 200
     assert admin.post(url, promote).status_code == 302
-    assert ModelVersion.objects.get(is_active=True) == new
+    new.refresh_from_db()
+    assert (new.is_active, new.activated_by, new.activated_how) == (
+        True,
+        catalog_admin_user,
+        "promoted",
+    )
+    # Rolling back "to" the active version is refused and changes nothing.
     admin.post(url, {"action": "rollback", "_selected_action": [new.pk]})
-    assert ModelVersion.objects.get(is_active=True) == old
+    assert ModelVersion.objects.get(is_active=True) == new
+    admin.post(url, {"action": "rollback", "_selected_action": [old.pk]})
+    old.refresh_from_db()
+    assert old.is_active and old.activated_how == "rolled back"
+    assert old.activations[-1]["by"] == catalog_admin_user.username
+    assert old.activations[-1]["replaced"] == "b"
+    page = admin.get(reverse("admin:assist_modelversion_change", args=[old.pk]))
+    assert "rolled back by " + catalog_admin_user.username in page.content.decode()
+
+
+def test_roll_back_to_any_earlier_version_and_the_history_says_who_and_when(tmp_path, agent_user):
+    v1 = version_at(tmp_path / "1", "v1", active=True)
+    v2, v3, never = (version_at(tmp_path / n, n) for n in ("v2", "v3", "never"))
+    model_version_activate(version=v2, by=agent_user)
+    model_version_activate(version=v3)
+
+    assert model_version_rollback(to=v1, by=agent_user) == v1  # past v2, two versions back
+    assert list(ModelVersion.objects.filter(is_active=True)) == [v1]
+    v1.refresh_from_db()
+    assert [(e["how"], e["by"], e["replaced"]) for e in v1.activations] == [
+        ("promoted", None, None),
+        ("rolled back", agent_user.username, "v3"),
+    ]
+    assert v1.activations[0]["at"] < v1.activations[1]["at"]
+    with pytest.raises(NothingToRollBackTo, match="never been active"):
+        model_version_rollback(to=never)
+    with pytest.raises(NothingToRollBackTo, match="already"):
+        model_version_rollback(to=v1)
+    assert list(ModelVersion.objects.filter(is_active=True)) == [v1]
+    assert model_version_rollback() == v3  # no choice: the one v1 replaced
 
 
 def test_a_new_active_version_loads_in_the_background_while_the_old_one_serves(
@@ -378,3 +414,36 @@ def test_a_template_newer_than_the_model_is_suggested_by_retrieval(
         user=catalog_admin_user,
     )
     assert new.key not in {item["key"] for item in suggest().items}
+
+
+@pytest.mark.slow
+def test_retraining_with_the_domain_adaptive_stage_reports_its_effect(
+    tmp_path, catalog, demo_ranker_dir, settings
+):
+    from assist.lifecycle.retraining import RetrainOptions, ranker_retrain
+
+    settings.MODELS_DIR = tmp_path / "models"
+    settings.RETRAIN_MIN_EXAMPLES = 50
+    records = generate_conversations(120, seed=3)
+    start = timezone.now() - dt.timedelta(days=120)
+    for day, record in enumerate(records):
+        record["started_at"] = (start + dt.timedelta(days=day)).isoformat()
+    write_jsonl(records, tmp_path / "logs.jsonl")
+    call_command("import_conversations", tmp_path / "logs.jsonl", stdout=io.StringIO())
+
+    version = ranker_retrain(
+        options=RetrainOptions(
+            base_model=str(make_tiny_base(tmp_path / "base")),
+            epochs=1,
+            threads=1,
+            domain_adapt=True,
+        )
+    )
+
+    adaptation = version.metrics["domain_adapt"]
+    effect = adaptation["effect"]
+    assert effect["turns"] == version.metrics["test_examples"] > 0
+    assert effect["new"] == pytest.approx(version.metrics["test"]["top1_all"])
+    assert effect["active"] == pytest.approx(adaptation["without"]["top1_all"])
+    assert effect["low"] <= effect["difference"] <= effect["high"]
+    assert json.loads((tmp_path / "models" / version.name / "ranker.json").read_text())
