@@ -31,7 +31,9 @@ class Conversation(models.Model):
     started_at = models.DateTimeField()
     # False for a log imported without its start time: `started_at` is then only when it was
     # imported, so retraining keeps it out of the time-ordered dev and test splits (train only).
-    started_at_known = models.BooleanField(default=True)
+    # db_default too: bulk inserts that name their columns (the COPY of generate_review_data)
+    # must not have to know this one.
+    started_at_known = models.BooleanField(default=True, db_default=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Set once, when the conversation is opened during an experiment (assist/review/experiments.py):
     # sticky, so every ranking in the conversation uses the same arm, and filterable in review.
