@@ -17,6 +17,8 @@ from pathlib import Path
 import requests
 from django.db import connection
 
+from assist.management.commands.serve import uvicorn_limits
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -116,7 +118,7 @@ def asgi_server(env: dict[str, str], port: int, *, log: Path | None = None) -> I
     out = open(log, "a") if log else None  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
+         "--port", str(port), "--no-access-log", *uvicorn_limits()],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

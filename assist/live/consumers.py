@@ -4,6 +4,7 @@ Every database touch goes through database_sync_to_async-wrapped services and se
 A frame that fails any check gets an `error` frame and changes nothing.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -33,6 +34,12 @@ from assist.tokens import parse_authorization, token_is_live, token_lookup
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+# A socket that is not signed in at the handshake may only send its `auth` frame (or a ping):
+# small frames, a few of them, soon. uvicorn bounds every frame (serve.py's uvicorn_limits);
+# these bound what an anonymous client costs a server beyond that.
+PRE_AUTH_MAX_BYTES = 4096
+PRE_AUTH_MAX_FRAMES = 5
+AUTH_TIMEOUT_S = 10.0
 
 
 class FrameError(Exception):
@@ -125,6 +132,8 @@ class AssistConsumer(AsyncWebsocketConsumer):
     user: Any = None
     token_id: int | None = None  # the AgentToken this socket signed in with, if any
     subscribed: set[int]
+    pre_auth_frames = 0
+    auth_deadline: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
         self.subscribed = set()
@@ -142,6 +151,14 @@ class AssistConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if user is not None and user.is_authenticated:
             await self._start(user)
+        else:
+            self.auth_deadline = asyncio.ensure_future(self._close_unless_signed_in())
+
+    async def _close_unless_signed_in(self) -> None:
+        await asyncio.sleep(AUTH_TIMEOUT_S)
+        if self.user is None:
+            await self._error("unauthenticated", "no `auth` frame in time")
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def _start(self, user: Any) -> None:
         roles = await _roles(user)
@@ -150,6 +167,8 @@ class AssistConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         self.user = user
+        if self.auth_deadline is not None:
+            self.auth_deadline.cancel()
         await self.channel_layer.group_add(agent_group(user.pk), self.channel_name)
         conversations = await database_sync_to_async(
             lambda: [
@@ -160,6 +179,8 @@ class AssistConsumer(AsyncWebsocketConsumer):
         await self._send("ready", user=user.get_username(), conversations=conversations)
 
     async def disconnect(self, code: int) -> None:
+        if self.auth_deadline is not None:
+            self.auth_deadline.cancel()
         if self.user is not None:
             await self.channel_layer.group_discard(agent_group(self.user.pk), self.channel_name)
         for conversation_id in self.subscribed:
@@ -169,6 +190,8 @@ class AssistConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame: Any = None
+        if self.user is None and not await self._pre_auth_allowed(text_data):
+            return
         try:
             if text_data is None or len(text_data.encode()) > settings.WS_MAX_FRAME_BYTES:
                 raise FrameError(
@@ -205,6 +228,19 @@ class AssistConsumer(AsyncWebsocketConsumer):
             await self._error(
                 "unavailable", "the database is unavailable; try again shortly", client_id=client_id
             )
+
+    async def _pre_auth_allowed(self, text_data: str | None) -> bool:
+        """Whether a frame from a socket not yet signed in may be read; closes it if not."""
+        self.pre_auth_frames += 1
+        if (
+            text_data is not None
+            and len(text_data) <= PRE_AUTH_MAX_BYTES
+            and self.pre_auth_frames <= PRE_AUTH_MAX_FRAMES
+        ):
+            return True
+        await self._error("unauthenticated", "sign in first: send a small `auth` frame")
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+        return False
 
     async def _dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")

@@ -77,7 +77,8 @@ async def _agent_socket(agent) -> WebsocketCommunicator:
 
 async def _reply(communicator: WebsocketCommunicator, text: str) -> dict:
     await communicator.send_to(text_data=text)
-    return json.loads(await communicator.receive_from(timeout=10))
+    # Generous: a timeout cancels the application, and this machine is shared.
+    return json.loads(await communicator.receive_from(timeout=30))
 
 
 async def _still_open(communicator: WebsocketCommunicator) -> None:
