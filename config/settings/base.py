@@ -7,6 +7,7 @@ in-process, so `make run` needs nothing but Python. `DATABASE_URL` and `REDIS_UR
 PostgreSQL, the Redis channel layer and separate Celery worker processes.
 """
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "channels",
     "corsheaders",
     "rest_framework",
@@ -59,6 +62,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -138,6 +144,29 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/panel/"
 
+# Sign-in throttling (https://django-axes.readthedocs.io/en/latest/4_configuration.html): after
+# AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, that username or
+# address is refused (HTTP 429) on /accounts/login/ and /admin/login/ for AXES_COOLOFF_MINUTES,
+# even with the right password. Failures are kept in the database (the admin lists them under
+# "Axes"; `manage.py axes_reset` clears them). Axes' backend must come first: it refuses a
+# locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+# Each on its own: a username is throttled whatever address tries it, an address whatever
+# usernames it tries.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Behind a reverse proxy every client has the proxy's address: set AXES_PROXY_COUNT to the
+# number of proxies in front of the server, and the client address is read from
+# X-Forwarded-For instead.
+AXES_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0"))
+if AXES_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = AXES_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -158,6 +187,24 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A Content-Security-Policy on every page (https://django-csp.readthedocs.io/): scripts only
+# from this site's own files, so text that slips past escaping still cannot run. Inline
+# <style> (the review pages) and style attributes (the admin) are allowed: styles cannot run
+# code. The panel's WebSocket is `connect-src 'self'` (same host and port, ws: or wss:). The
+# embedded panel replaces frame-ancestors with the extension's origins (assist/live/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Redis, Channels, Celery ----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -3,7 +3,7 @@ import io
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from assist.models import Conversation, Message
 from assist.roles import user_roles
@@ -42,7 +42,9 @@ def test_demo_logins_work_and_carry_their_roles():
     seed()
     expected = {"alice": {"agent"}, "carol": {"catalog_admin"}, "sam": {"supervisor"}}
     for username, roles in expected.items():
-        user = authenticate(username=username, password=f"{username}-demo")
+        # As the sign-in form does: with the request (sign-in throttling needs its address).
+        request = RequestFactory().post("/accounts/login/")
+        user = authenticate(request, username=username, password=f"{username}-demo")
         assert user is not None
         assert set(user_roles(user)) == roles
     # Agents have open conversations waiting for them in the panel.
