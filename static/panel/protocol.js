@@ -9,6 +9,14 @@ export const BACKOFF_MAX_MS = 10_000;
 const STALE_AFTER_MS = 2 * PING_INTERVAL_MS + 10_000;
 // The server closes with this code when a token is wrong; retrying cannot help.
 export const CLOSE_UNAUTHORIZED = 4401;
+// Error codes that mean "not now, send it again" (docs/protocol.md#errors): the server stored
+// nothing and the same frame will succeed later. Every other error is final for its frame.
+export const RETRIABLE_ERRORS = new Set(["unavailable", "rate_limited"]);
+
+/** Whether an `error` frame asks for its frame to be sent again rather than failing it. */
+export function isRetriable(frame) {
+  return Boolean(frame?.client_id) && RETRIABLE_ERRORS.has(frame.code);
+}
 
 /** Delay before reconnect attempt `attempt` (0-based): 0.5 s doubling to 10 s, ±20 % jitter
  * so that a server restart is not met by every panel at the same instant. */
@@ -63,10 +71,12 @@ export function socketUrl(path, location = globalThis.location) {
  * ({state: "connecting" | "open" | "closed", attempt, final}); `status` is taken by the server's
  * frame of that name.
  *
- * Frames with a `client_id` stay in an outbox until their `ack` (or `error`) and are sent again
- * after every reconnect: the server stores a client_id once, so resending is safe, and a frame
- * that was in flight when the connection dropped is not lost. Frames without one (`search`) are
- * queued only while disconnected. Subscriptions are remembered and renewed on every connection.
+ * Frames with a `client_id` stay in an outbox until their `ack` (or a final `error`) and are
+ * sent again after every reconnect: the server stores a client_id once, so resending is safe,
+ * and a frame that was in flight when the connection dropped is not lost. A retriable error
+ * (`unavailable`, `rate_limited`) keeps the frame and sends it again after a backoff that grows
+ * with each refusal of it (backoffDelay), until it is acknowledged. Frames without one
+ * (`search`) are queued only while disconnected. Subscriptions are renewed on every connection.
  */
 export class AssistSocket {
   constructor(path, { token = null, WebSocketImpl = globalThis.WebSocket, location } = {}) {
@@ -77,6 +87,7 @@ export class AssistSocket {
     this._listeners = new Map();
     this._subscriptions = new Set();
     this._outbox = new Map(); // client_id -> frame, oldest first
+    this._retries = new Map(); // client_id -> {attempt, timer} for frames refused "not now"
     this._queue = []; // frames without a client_id, sent while disconnected
     this._ws = null;
     this._attempt = 0;
@@ -214,17 +225,42 @@ export class AssistSocket {
       this._flushOnReady = false;
       this._flush();
     } else if (frame.type === "ack" && frame.client_id) {
-      this._outbox.delete(frame.client_id);
+      this._settle(frame.client_id);
     } else if (frame.type === "error") {
       if (frame.code === "unauthenticated") {
         // Keep the frame; it goes again once an auth succeeds and `ready` arrives.
         this._flushOnReady = true;
+      } else if (isRetriable(frame)) {
+        this._retryLater(frame.client_id);
       } else if (frame.client_id) {
         // "A frame that gets an error changes nothing": resending would get the same error.
-        this._outbox.delete(frame.client_id);
+        this._settle(frame.client_id);
       }
     }
     this._emit(frame.type, frame);
+  }
+
+  /** The frame `clientId` is answered for good: no more sends or retries. */
+  _settle(clientId) {
+    this._outbox.delete(clientId);
+    clearTimeout(this._retries.get(clientId)?.timer);
+    this._retries.delete(clientId);
+  }
+
+  /** Sends the frame `clientId` again after a backoff that grows with each refusal. */
+  _retryLater(clientId) {
+    if (!this._outbox.has(clientId)) return;
+    const retry = this._retries.get(clientId) ?? { attempt: 0, timer: null };
+    clearTimeout(retry.timer);
+    const delay = backoffDelay(retry.attempt);
+    retry.attempt += 1;
+    retry.timer = setTimeout(() => {
+      retry.timer = null;
+      const frame = this._outbox.get(clientId);
+      // Not connected now: the reconnect's flush sends it.
+      if (frame && this._canSend) this._transmit(frame);
+    }, delay);
+    this._retries.set(clientId, retry);
   }
 
   _onClose(ws, event) {
@@ -253,7 +289,13 @@ export class AssistSocket {
     for (const conversation of this._subscriptions) {
       this._transmit({ type: "subscribe", conversation });
     }
-    for (const frame of this._outbox.values()) this._transmit(frame);
+    for (const frame of this._outbox.values()) {
+      // Sent now; a retry still waiting would only send it twice. Its attempt count stays, so
+      // another refusal waits longer.
+      const retry = this._retries.get(frame.client_id);
+      if (retry) clearTimeout(retry.timer);
+      this._transmit(frame);
+    }
     const queued = this._queue;
     this._queue = [];
     for (const frame of queued) this._transmit(frame);

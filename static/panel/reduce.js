@@ -7,7 +7,7 @@
 // `search_results`, `ack`, `status`, `error`) and the agent's actions (HANDLERS below).
 // A state is never changed in place; an event that changes nothing returns the same object.
 
-import { acceptsSuggestions } from "./protocol.js";
+import { acceptsSuggestions, isRetriable } from "./protocol.js";
 import { activeConversation, listItems, newConversation, visibleSuggestions } from "./state.js";
 
 const MAX_MESSAGES = 50;
@@ -194,7 +194,7 @@ function onSearchResults(state, frame) {
 
 function onAck(state, frame) {
   if (frame.kind === "message") {
-    const acked = { id: frame.id, pending: false };
+    const acked = { id: frame.id, pending: false, retrying: false };
     return updateMessage(state, frame.client_id, acked, { firstOnly: true });
   }
   if (frame.kind === "pick" && state.pendingPicks.has(frame.client_id)) {
@@ -210,6 +210,11 @@ function onStatus(state, frame) {
 
 function onError(state, frame) {
   if (!frame.client_id) return state;
+  if (isRetriable(frame)) {
+    // "Not now": the socket sends the frame again until it is acknowledged (protocol.js), so
+    // the message and the pick stay pending; nothing has failed.
+    return updateMessage(state, frame.client_id, { retrying: true }, { firstOnly: false });
+  }
   let next = state;
   if (state.pendingPicks.has(frame.client_id)) next = settlePick(next, frame.client_id, null);
   const failed = { pending: false, failed: true };

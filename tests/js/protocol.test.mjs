@@ -206,6 +206,66 @@ describe("AssistSocket", () => {
     assert.deepEqual(ws.sent.at(-1), { type: "pick", client_id: "later" });
   });
 
+  test("a retriable error resends its frame with growing backoff until it is acknowledged", () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    const pick = { type: "pick", client_id: "p1" };
+    socket.send(pick);
+    const sends = () => ws.sent.filter((f) => f.client_id === "p1").length;
+    // The database is away: refused three times, each wait longer than the last.
+    let waited = 0;
+    const refusals = ["unavailable", "rate_limited", "unavailable"];
+    for (const [attempt, code] of refusals.entries()) {
+      ws.deliver({ type: "error", code, detail: "", client_id: "p1" });
+      assert.equal(socket.pendingCount, 1, "kept in the outbox");
+      const before = sends();
+      const shortest = Math.round(backoffDelay(attempt, () => 0)) - 1;
+      mock.timers.tick(shortest);
+      assert.equal(sends(), before, "not before its backoff");
+      mock.timers.tick(backoffDelay(attempt, () => 1) - shortest);
+      assert.equal(sends(), before + 1, "sent again after it");
+      waited += shortest;
+    }
+    assert.ok(waited >= 400 + 800 + 1600 - 3);
+    ws.deliver({ type: "ack", kind: "pick", client_id: "p1", id: 9 });
+    assert.equal(socket.pendingCount, 0);
+    mock.timers.tick(60_000);
+    assert.equal(sends(), 4, "nothing more once acknowledged");
+  });
+
+  test("a retry waiting across a reconnect is sent once, by the reconnect", () => {
+    const socket = makeSocket();
+    socket.connect();
+    FakeWebSocket.last.accept();
+    socket.send({ type: "message", client_id: "m1", text: "hi" });
+    FakeWebSocket.last.deliver({ type: "error", code: "unavailable", detail: "", client_id: "m1" });
+    FakeWebSocket.last.drop();
+    mock.timers.tick(BACKOFF_MAX_MS);
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    mock.timers.tick(60_000);
+    assert.equal(ws.sent.filter((f) => f.client_id === "m1").length, 1);
+    assert.equal(socket.pendingCount, 1);
+  });
+
+  test("a final error after retries drops the frame", () => {
+    const socket = makeSocket();
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    socket.send({ type: "pick", client_id: "p1" });
+    ws.deliver({ type: "error", code: "rate_limited", detail: "", client_id: "p1" });
+    mock.timers.tick(BACKOFF_MAX_MS);
+    ws.deliver({ type: "error", code: "invalid", detail: "", client_id: "p1" });
+    assert.equal(socket.pendingCount, 0);
+    const sends = () => ws.sent.filter((f) => f.client_id === "p1").length;
+    const before = sends();
+    mock.timers.tick(60_000);
+    assert.equal(sends(), before);
+  });
+
   test("pings every 25 s and reconnects when the server has gone quiet", () => {
     const socket = makeSocket();
     socket.connect();

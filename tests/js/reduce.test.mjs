@@ -241,6 +241,17 @@ describe("picks", () => {
     assert.equal(reduce(state, { type: "ack", kind: "pick", client_id: "nope", id: 1 }), state);
   });
 
+  test("a pick the server asks to resend keeps its mark until its ack", () => {
+    let state = reduce(showing(), pick("suggestions", 0, "p1"));
+    for (const code of ["unavailable", "rate_limited"]) {
+      state = reduce(state, { type: "error", code, detail: "", client_id: "p1" });
+      assert.equal(conversation(state, 1).picks.get("a"), "picked", code);
+      assert.equal(state.pendingPicks.size, 1);
+    }
+    state = reduce(state, { type: "ack", kind: "pick", client_id: "p1", id: 5 });
+    assert.equal(conversation(state, 1).picks.get("a"), "saved");
+  });
+
   test("a refused pick loses its mark", () => {
     let state = reduce(showing(), pick("suggestions", 0, "p1"));
     state = reduce(state, { type: "error", code: "not_found", detail: "gone", client_id: "p1" });
@@ -355,6 +366,20 @@ describe("outbox: messages from the composer", () => {
     assert.equal(mine().id, 8);
     assert.equal(mine().pending, false);
     assert.equal(reduce(state, { type: "ack", kind: "message", client_id: "zz", id: 9 }), state);
+  });
+
+  test("a message the server asks to resend stays pending, then is acknowledged", () => {
+    let state = run([ready(1), compose("customer", "hello", "m1")]);
+    for (const code of ["unavailable", "rate_limited"]) {
+      state = reduce(state, { type: "error", code, detail: "", client_id: "m1" });
+      const message = conversation(state, 1).messages[0];
+      assert.equal(message.failed, undefined, code);
+      assert.equal(message.pending, true);
+      assert.equal(message.retrying, true);
+    }
+    state = reduce(state, { type: "ack", kind: "message", client_id: "m1", id: 8 });
+    const message = conversation(state, 1).messages[0];
+    assert.deepEqual([message.id, message.pending, message.retrying], [8, false, false]);
   });
 
   test("a refused message is marked failed", () => {

@@ -1,0 +1,130 @@
+"""Drill: the database goes away under an agent's panel (Chromium) while she types a message
+and picks a suggestion. The server answers each frame `unavailable` ("send it again"); the
+panel keeps them pending and resends them with backoff, and when the database is back both are
+stored, once, and the panel shows them saved, nothing marked failed.
+
+The server reaches PostgreSQL through the loopback proxy of test_database_unavailable.py, which
+the test cuts and restores.
+"""
+
+import contextlib
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+
+from assist.models import Message, Pick, Suggestion
+from tests import factories
+from tests.faults.test_database_unavailable import TcpProxy
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    asgi_server,
+    database_url,
+    free_port,
+    live_env,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+TEXT = "Typed while the database was away"
+PENDING, FAILED = re.compile(r"\bpending\b"), re.compile(r"\bfailed\b")
+PICKED, SAVED = re.compile(r"\bpicked\b"), re.compile(r"\bsaved\b")
+
+
+def outside_the_browser(query):
+    """Runs an ORM call on a thread of its own: Playwright's sync API keeps an event loop
+    running on this one, where Django refuses synchronous database calls."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(query).result()
+
+
+@pytest.fixture
+def proxied(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    db = connection.settings_dict
+    proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
+    proxy.start()
+    url = database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
+    # Embedded mode (no Redis): picks and messages are stored by the server itself.
+    # A request waits this long for a database connection before it is refused.
+    env = live_env(
+        redis_url="", ranker_dir=tmp_path / "no-model", DATABASE_URL=url, DB_POOL_TIMEOUT_S="1"
+    )
+    yield proxy, env
+    with contextlib.suppress(OSError):
+        proxy.cut()
+
+
+@pytest.fixture
+def shown_list(db):
+    factories.TemplateFactory(key="card.lost", title="Lost card", body="We blocked it.")
+    agent = factories.agent(username="ann")
+    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
+    agent.save(update_fields=["password"])
+    conversation = factories.ConversationFactory(assigned_agent=agent)
+    message = factories.MessageFactory(conversation=conversation, text="I lost my card")
+    Suggestion.objects.create(
+        conversation=conversation,
+        message=message,
+        seq=1,
+        items=[{"key": "card.lost", "probability": 0.9, "confident": True}],
+    )
+    return conversation
+
+
+def test_what_is_typed_and_picked_during_a_database_blip_is_stored_after_it(
+    proxied, shown_list, tmp_path
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    proxy, env = proxied
+    conversation = shown_list
+    server_log = tmp_path / "server.log"
+    with asgi_server(env, free_port(), log=server_log) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
+        page.fill("#id_username", "ann")
+        page.fill("#id_password", "ann-pass")
+        page.click("button[type=submit]")
+        expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+        item = page.locator('#suggestions li.suggestion[data-key="card.lost"]')
+        expect(item).to_be_visible(timeout=15_000)
+
+        proxy.cut()
+        page.keyboard.press("1")  # pick the first suggestion
+        page.fill("#composer-text", TEXT)
+        page.click("#composer-send")
+        sent = page.locator("#messages li", has_text=TEXT)
+
+        def refusals() -> int:
+            return server_log.read_text().count("database unavailable")
+
+        # Both refused: still pending, never failed, nothing stored; and sent again.
+        wait_for(lambda: refusals() >= 2, timeout=60, what="the server to refuse both frames")
+        assert not outside_the_browser(Message.objects.filter(text=TEXT).exists)
+        assert not outside_the_browser(Pick.objects.exists)
+        expect(sent).to_have_class(PENDING)
+        expect(sent).not_to_have_class(FAILED)
+        expect(item).to_have_class(PICKED)
+        wait_for(lambda: refusals() >= 4, timeout=60, what="the panel to send them again")
+
+        proxy.start()
+        expect(sent).not_to_have_class(PENDING, timeout=30_000)
+        expect(sent).not_to_have_class(FAILED)
+        wait_for(
+            lambda: outside_the_browser(Pick.objects.exists),
+            timeout=30,
+            what="the pick to be stored",
+        )
+        expect(item).to_have_class(SAVED, timeout=10_000)
+        browser.close()
+
+    assert Message.objects.filter(text=TEXT).count() == 1
+    picks = Pick.objects.filter(conversation=conversation)
+    assert list(picks.values_list("template__key", "rank")) == [("card.lost", 1)]
