@@ -7,9 +7,11 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from assist.models import Conversation
 from tests import factories
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +39,11 @@ def test_dated_conversations_keep_their_time_undated_ones_are_flagged(tmp_path):
     assert not undated.started_at_known
     assert "1 conversations have no 'started_at'" in out.getvalue()
     assert "training only" in out.getvalue()
+
+
+def test_review_says_an_undated_conversation_was_imported_not_started():
+    conversation = factories.ConversationFactory(started_at_known=False)
+    reviewer = client_for(factories.supervisor())
+    page = reviewer.get(reverse("review:conversation", args=[conversation.pk])).content.decode()
+    assert "without a start time" in page
+    assert "(imported)" in reviewer.get(reverse("review:conversations")).content.decode()
