@@ -8,10 +8,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -34,6 +35,8 @@ from assist.tokens import parse_authorization, token_is_live, token_lookup
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+# "Try again later" (RFC 6455's registry): the channel layer (Redis) is unreachable.
+CLOSE_TRY_AGAIN_LATER = 1013
 # A socket that is not signed in at the handshake may only send its `auth` frame (or a ping):
 # small frames, a few of them, soon. uvicorn bounds every frame (serve.py's uvicorn_limits);
 # these bound what an anonymous client costs a server beyond that.
@@ -134,6 +137,40 @@ class AssistConsumer(AsyncWebsocketConsumer):
     subscribed: set[int]
     pre_auth_frames = 0
     auth_deadline: "asyncio.Task[None] | None" = None
+
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
+        """Channels subscribes each socket to the channel layer before its handshake; with
+        Redis down that raises, and the server would answer the handshake with HTTP 500. The
+        client gets a clean close instead, 1013 with a reason, and reconnects later (as the
+        panel does after any close)."""
+        accepted = closed = False
+
+        async def tracked_send(message: dict[str, Any]) -> None:
+            nonlocal accepted, closed
+            accepted |= message["type"] == "websocket.accept"
+            closed |= message["type"] == "websocket.close"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracked_send)
+        except (redis.RedisError, OSError) as error:  # OSError: ConnectionError, TimeoutError
+            logger.warning("channel layer unavailable: %s", type(error).__name__)
+            if closed:
+                return
+            if not accepted:
+                await send({"type": "websocket.accept"})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CLOSE_TRY_AGAIN_LATER,
+                    "reason": "live updates are unavailable; reconnect later",
+                }
+            )
 
     async def connect(self) -> None:
         self.subscribed = set()
