@@ -23,11 +23,11 @@ from django.http import Http404
 
 from assist import access, wire
 from assist.errors import InvalidInput
-from assist.live import selectors
+from assist.live import picks, selectors
 from assist.live.events import agent_group, conversation_group
 from assist.live.heartbeat import inference_available
 from assist.live.messages import Ingested, message_ingest
-from assist.live.picks import ack_kind, pick_submit, pick_validate
+from assist.live.picks import PickRequest, ack_kind, pick_submit, pick_validate
 from assist.models import Conversation
 from assist.roles import AGENT, SUPERVISOR, user_roles
 from assist.tokens import parse_authorization, token_is_live, token_lookup
@@ -174,6 +174,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.subscribed = set()
+        self.pick_fallbacks: set[asyncio.Future[None]] = set()
         self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
         headers = dict(self.scope.get("headers", []))
         raw = parse_authorization(headers.get(b"authorization", b"").decode("latin-1"))
@@ -371,6 +372,23 @@ class AssistConsumer(AsyncWebsocketConsumer):
             await self._send(
                 "ack", client_id=stored.client_id, id=stored.pk, kind=ack_kind(stored.action)
             )
+        else:
+            # Not cancelled when the socket closes: the pick must be stored regardless.
+            self.pick_fallbacks.add(asyncio.ensure_future(self._store_if_waiting(request)))
+
+    async def _store_if_waiting(self, request: PickRequest) -> None:
+        try:
+            await asyncio.sleep(picks.PICK_WORKER_GRACE_S)
+            stored = await database_sync_to_async(picks.pick_store_if_waiting)(request=request)
+            if stored is not None:
+                await self._send(
+                    "ack", client_id=stored.client_id, id=stored.pk, kind=ack_kind(stored.action)
+                )
+        except Exception:
+            # The worker's task is still queued and will store it: nothing is lost.
+            logger.warning("pick %s: storing it here failed", request.client_id, exc_info=True)
+        finally:
+            self.pick_fallbacks.discard(asyncio.current_task())
 
     async def _search(self, frame: dict[str, Any]) -> None:
         query = _field(frame, "query", str)

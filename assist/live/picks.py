@@ -18,6 +18,10 @@ from assist.models import Conversation, Pick, Suggestion
 from templates_app.models import ResponseTemplate
 
 MAX_TIME_TO_PICK_MS = 24 * 3600 * 1000
+# How long a pick handed to a worker may stay unstored before the web process stores it
+# itself (pick_store_if_waiting): the heartbeat says a worker is alive for up to its TTL after
+# the worker died, and a live worker may be busy ranking.
+PICK_WORKER_GRACE_S = 2.0
 
 logger = logging.getLogger(__name__)
 
@@ -180,12 +184,28 @@ def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
         return pick, False
 
 
+def pick_store_if_waiting(*, request: PickRequest) -> Pick | None:
+    """Store a pick that was queued for a worker, unless a worker has stored it meanwhile.
+
+    Returns the pick when it was stored here. A worker that takes the task later finds the row
+    (the unique client id) and acknowledges it again; nothing is stored twice.
+    """
+    if Pick.objects.filter(agent_id=request.agent_id, client_id=request.client_id).exists():
+        return None
+    pick, created = pick_record(request=request)
+    if created:
+        logger.warning("pick %s not stored by a worker in time: stored here", request.client_id)
+    return pick if created else None
+
+
 def pick_submit(*, request: PickRequest) -> Pick | None:
     """Have a worker log the pick, as the design says, or store it here when no worker is
     alive or the broker is unreachable: a pick is never left waiting for a worker.
 
     Returns the pick when it was stored here. On the worker path the `ack` reaches the panel
-    from pick_record once the row is committed.
+    from pick_record once the row is committed; the caller calls pick_store_if_waiting after
+    PICK_WORKER_GRACE_S, so that a worker that died after its last heartbeat, or is busy,
+    delays a pick by that much at most.
     """
     if inference_available():
         try:
