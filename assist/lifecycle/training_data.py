@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from assist.lifecycle.pii import pii_scrub
+from assist.lifecycle.pii import conversation_names, pii_scrub
 from assist.models import Conversation, Message
 from templates_app.catalog_csv import write_catalog_csv
 from templates_app.models import ResponseTemplate
@@ -32,10 +32,12 @@ def conversations_write_jsonl(conversations: QuerySet[Conversation], path: Path)
     with path.open("w", encoding="utf-8") as out:
         for conversation in (
             conversations.order_by("started_at", "id")
+            .select_related("assigned_agent")
             .prefetch_related(Prefetch("messages", queryset=messages))
             .iterator(chunk_size=500)
         ):
-            turns = [_turn(message) for message in conversation.messages.all()]
+            names = conversation_names(conversation)
+            turns = [_turn(message, names) for message in conversation.messages.all()]
             if turns:
                 out.write(json.dumps({"id": str(conversation.pk), "turns": turns}) + "\n")
                 count += 1
@@ -95,8 +97,9 @@ def conversations_split_by_time(
     )
 
 
-def _turn(message: Message) -> dict[str, str | None]:
-    turn: dict[str, str | None] = {"role": message.role, "text": pii_scrub(message.text)}
+def _turn(message: Message, names: list[str]) -> dict[str, str | None]:
+    text = pii_scrub(message.text, known_names=names)
+    turn: dict[str, str | None] = {"role": message.role, "text": text}
     if message.role == Message.Role.AGENT:
         turn["template"] = message.template.key if message.template else None
     return turn

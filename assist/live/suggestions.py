@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from assist.lifecycle.pii import conversation_names
 from assist.live import sql
 from assist.live.events import conversation_group, send_event_on_commit
 from assist.live.selectors import suggestion_frame
@@ -139,7 +140,9 @@ def _rank_and_store(job: _Job) -> Suggestion | None:
     else:
         ranked = classifier[:k]
     if external is not None:
-        ranked = external_rerank(external, context, ranked)
+        ranked = external_rerank(
+            external, context, ranked, known_names=conversation_names(conversation)
+        )
     ranked = ranked[: settings.SUGGESTION_K]
     # "confident" is the event the threshold was fitted on, whatever the blend or the
     # re-ranker did to the list (ranker/calibration.py: confident_flags).

@@ -1,9 +1,10 @@
 """The optional external re-ranker (ranker/external.py) as the service uses it: off by default.
 
 Only scrubbed text leaves for the endpoint: it is outside the system, so personal data is
-replaced as for training (assist/lifecycle/pii.py).
+replaced as for training (assist/lifecycle/pii.py), the conversation's known names included.
 """
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -44,10 +45,15 @@ def candidates_for(keys: list[str]) -> "dict[str, Candidate]":
 
 
 def external_rerank(
-    config: "ExternalConfig", context: str, ranked: list[tuple[str, float]]
+    config: "ExternalConfig",
+    context: str,
+    ranked: list[tuple[str, float]],
+    *,
+    known_names: Iterable[str] = (),
 ) -> list[tuple[str, float]]:
-    """`ranked` re-ranked by the endpoint, or unchanged if it fails (the reason is logged)."""
+    """`ranked` re-ranked by the endpoint, or unchanged if it fails (the reason is logged).
+    `known_names`: the conversation's (`conversation_names`), scrubbed from the context."""
     from ranker.external import rerank
 
     top = [key for key, _ in ranked[: config.top_m]]
-    return rerank(config, pii_scrub(context), ranked, candidates_for(top))
+    return rerank(config, pii_scrub(context, known_names=known_names), ranked, candidates_for(top))
