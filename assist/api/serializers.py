@@ -8,8 +8,9 @@ from templates_app.models import ResponseTemplate
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    # Null for free text (no template).
     template: serializers.SlugRelatedField[ResponseTemplate] = serializers.SlugRelatedField(
-        slug_field="key", read_only=True
+        slug_field="key", read_only=True, allow_null=True
     )
 
     class Meta:

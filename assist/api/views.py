@@ -5,7 +5,8 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -35,8 +36,40 @@ from assist.live.selectors import latest_suggestion, suggestion_frame
 from assist.models import Conversation, Message, ModelVersion
 from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
 from assist.tokens import parse_authorization, token_issue, token_revoke
+from assist.wire import MAX_ID
 from templates_app.models import ResponseTemplate
 from templates_app.selectors import template_search
+
+ERROR_MEANING = {
+    400: "The input is invalid: `detail`, or an object naming each invalid field.",
+    401: "No valid token or session.",
+    403: "Not allowed: the caller's role, or a conversation assigned to another agent.",
+    404: "No such conversation, suggestion or template.",
+    409: "The client_id names something different (`conflict`), or the suggestion list is no "
+    "longer the latest (`stale`).",
+    413: "The body is over the size limit, or the text over MESSAGE_MAX_CHARS.",
+    415: "The body's content type is not JSON, a form or multipart.",
+    429: "Over API_RATE; see Retry-After.",
+    503: "The database is unavailable; nothing was stored; see Retry-After.",
+}
+# Every operation may answer these: authentication, roles, the rate limit, the database.
+ALWAYS = (401, 403, 429, 503)
+
+
+def responses(ok: dict[int, Any], *errors: int) -> dict[int, Any]:
+    """An operation's documented responses: its successes, then its errors (a JSON object)."""
+    documented: dict[int, Any] = dict(ok)
+    for status in sorted({*errors, *ALWAYS}):
+        documented[status] = OpenApiResponse(OpenApiTypes.OBJECT, ERROR_MEANING[status])
+    return documented
+
+
+# A URL's <int:> has no bound, but ids are positive bigints (assist/wire.py).
+CONVERSATION_ID = OpenApiParameter(
+    "conversation_id",
+    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    OpenApiParameter.PATH,
+)
 
 
 class ConversationList(generics.ListAPIView):
@@ -48,7 +81,9 @@ class ConversationList(generics.ListAPIView):
 
     @extend_schema(
         request=ConversationOpenSerializer,
-        responses={200: ConversationSerializer, 201: ConversationSerializer},
+        responses=responses(
+            {200: ConversationSerializer, 201: ConversationSerializer}, 400, 413, 415
+        ),
     )
     def post(self, request: Request) -> Response:
         """Open a conversation assigned to the calling agent, or return it if it exists."""
@@ -60,7 +95,10 @@ class ConversationList(generics.ListAPIView):
             raise PermissionDenied("This conversation is assigned to another agent.")
         return Response(ConversationSerializer(conversation).data, status=201 if created else 200)
 
-    @extend_schema(parameters=[ConversationFilterSerializer])
+    @extend_schema(
+        parameters=[ConversationFilterSerializer],
+        responses=responses({200: ConversationSerializer(many=True)}, 400),
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -73,7 +111,10 @@ class ConversationList(generics.ListAPIView):
 
 
 class ConversationDetail(APIView):
-    @extend_schema(responses=ConversationDetailSerializer)
+    @extend_schema(
+        parameters=[CONVERSATION_ID],
+        responses=responses({200: ConversationDetailSerializer}, 404),
+    )
     def get(self, request: Request, conversation_id: int) -> Response:
         conversation = conversation_for_user(request.user, conversation_id)
         messages = Message.objects.select_related("template")
@@ -91,7 +132,10 @@ class TemplateList(generics.ListAPIView):
     serializer_class = TemplateSerializer
     pagination_class = StrictLimitOffsetPagination
 
-    @extend_schema(parameters=[TemplateQuerySerializer])
+    @extend_schema(
+        parameters=[TemplateQuerySerializer],
+        responses=responses({200: TemplateSerializer(many=True)}, 400),
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -104,6 +148,10 @@ class TemplateList(generics.ListAPIView):
 class ModelVersionList(generics.ListAPIView):
     serializer_class = ModelVersionSerializer
     pagination_class = StrictLimitOffsetPagination
+
+    @extend_schema(responses=responses({200: ModelVersionSerializer(many=True)}, 400))
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[ModelVersion]:
         require_role(self.request.user, SUPERVISOR, CATALOG_ADMIN)
@@ -119,7 +167,11 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request) -> 
 class MessageCreate(APIView):
     parser_classes = PARSERS
 
-    @extend_schema(request=MessageInSerializer, responses={200: AckSerializer, 201: AckSerializer})
+    @extend_schema(
+        parameters=[CONVERSATION_ID],
+        request=MessageInSerializer,
+        responses=responses({200: AckSerializer, 201: AckSerializer}, 400, 404, 409, 413, 415),
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         """Store a message once per client id; a customer message triggers a ranking."""
         data = _valid(MessageInSerializer, request)
@@ -142,7 +194,10 @@ class MessageCreate(APIView):
 class PickCreate(APIView):
     parser_classes = PARSERS
 
-    @extend_schema(request=PickInSerializer, responses={200: AckSerializer, 201: AckSerializer})
+    @extend_schema(
+        request=PickInSerializer,
+        responses=responses({200: AckSerializer, 201: AckSerializer}, 400, 404, 409, 413, 415),
+    )
     def post(self, request: Request) -> Response:
         """Store a pick once per client id. The response is the acknowledgement: it comes
         only after the row is committed, so REST stores directly instead of via a worker."""
@@ -165,7 +220,10 @@ class PickCreate(APIView):
 
 
 class LatestSuggestion(APIView):
-    @extend_schema(responses={200: SuggestionFrameSerializer, 204: None})
+    @extend_schema(
+        parameters=[CONVERSATION_ID],
+        responses=responses({200: SuggestionFrameSerializer, 204: None}, 404),
+    )
     def get(self, request: Request, conversation_id: int) -> Response:
         """The latest suggestion list of the conversation, as the panel shows it."""
         conversation = conversation_for_user(request.user, conversation_id)
@@ -178,7 +236,7 @@ class LatestSuggestion(APIView):
 class Tokens(APIView):
     authentication_classes = [SessionAuthentication]
 
-    @extend_schema(request=None, responses={201: TokenSerializer})
+    @extend_schema(request=None, responses=responses({201: TokenSerializer}))
     def post(self, request: Request) -> Response:
         """Issue a token to the signed-in agent (for the extension). Shown only this once."""
         require_role(request.user, AGENT)
@@ -189,7 +247,7 @@ class Tokens(APIView):
 class CurrentToken(APIView):
     authentication_classes = [AgentTokenAuthentication]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses=responses({204: None}))
     def delete(self, request: Request) -> Response:
         """Revoke the token this request was made with (sign-out of the extension)."""
         token_revoke(raw=parse_authorization(request.META.get("HTTP_AUTHORIZATION", "")))

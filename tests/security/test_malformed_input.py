@@ -146,7 +146,10 @@ def test_fuzzed_frames_never_crash_the_socket_or_write(caplog):
     communicator = loop.run_until_complete(_agent_socket(agent))
 
     @settings(
-        max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+        max_examples=150,
+        deadline=None,
+        database=None,  # no .hypothesis folder in the tree; every run draws afresh
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
     @given(_frame_texts)
     def one_frame(text: str) -> None:
