@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from assist.lifecycle.pii import conversation_names, pii_scrub
+from assist.lifecycle.pii import conversation_names, pii_scrub_many
 from assist.models import Conversation, Message
 from templates_app.catalog_csv import write_catalog_csv
 from templates_app.models import ResponseTemplate
@@ -36,8 +36,11 @@ def conversations_write_jsonl(conversations: QuerySet[Conversation], path: Path)
             .prefetch_related(Prefetch("messages", queryset=messages))
             .iterator(chunk_size=500)
         ):
-            names = conversation_names(conversation)
-            turns = [_turn(message, names) for message in conversation.messages.all()]
+            stored = list(conversation.messages.all())
+            texts = pii_scrub_many(
+                [m.text for m in stored], known_names=conversation_names(conversation)
+            )
+            turns = [_turn(m, text) for m, text in zip(stored, texts, strict=True)]
             if turns:
                 out.write(json.dumps({"id": str(conversation.pk), "turns": turns}) + "\n")
                 count += 1
@@ -97,9 +100,8 @@ def conversations_split_by_time(
     )
 
 
-def _turn(message: Message, names: list[str]) -> dict[str, str | None]:
-    text = pii_scrub(message.text, known_names=names)
-    turn: dict[str, str | None] = {"role": message.role, "text": text}
+def _turn(message: Message, scrubbed: str) -> dict[str, str | None]:
+    turn: dict[str, str | None] = {"role": message.role, "text": scrubbed}
     if message.role == Message.Role.AGENT:
         turn["template"] = message.template.key if message.template else None
     return turn
