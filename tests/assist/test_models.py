@@ -47,6 +47,7 @@ def test_pick_client_id_is_unique_and_a_rank_needs_a_suggestion():
         values = {"action": "inserted", **extra}
         return Pick.objects.create(
             conversation=conversation,
+            agent=conversation.assigned_agent,  # client ids are unique per agent
             template=template,
             client_id=client_id,
             picked_at=timezone.now(),
