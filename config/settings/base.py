@@ -114,7 +114,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_PREPARE_THRESHOL
 # Celery worker process runs one task at a time on one thread, so it keeps its one persistent
 # connection instead (CELERY_DB_REUSE_MAX below). DB_POOL_MAX_SIZE=0 turns the pool off.
 DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "10"))
-DB_POOL_TIMEOUT_S = float(os.environ.get("DB_POOL_TIMEOUT_S", "10"))
+# Short: the pool also waits this long when the database is unreachable (it keeps trying to
+# reconnect), and such a request should fail fast with a 503, not hang.
+DB_POOL_TIMEOUT_S = float(os.environ.get("DB_POOL_TIMEOUT_S", "2"))
 # `celery ... worker` or `python -m celery ... worker`: argv[0] is celery's script or package.
 IS_CELERY_PROCESS = "celery" in Path(sys.argv[0]).parts[-2:]
 if (
