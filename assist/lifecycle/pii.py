@@ -170,8 +170,7 @@ def _build_engine() -> "AnalyzerEngine":
         }
     ).create_engine()
     # Only the entity recogniser (and the token vectors it reads) is used: the parser, tagger and
-    # lemmatizer serve Presidio's context words, which no recogniser here has. Off, they halve
-    # the time per message (bench/pii_bench.py).
+    # lemmatizer serve Presidio's context words, which no recogniser here has: no need to run them.
     nlp_engine.nlp["en"].select_pipes(enable=["tok2vec", "ner"])  # type: ignore[attr-defined]
     # An explicit registry, not Presidio's predefined recognisers: those include ones that
     # consult the network (tldextract's suffix list) and dates of any kind (every "yesterday").
@@ -217,8 +216,8 @@ def pii_scrub(text: str, *, known_names: Iterable[str] = ()) -> str:
 
 
 def pii_scrub_many(texts: list[str], *, known_names: Iterable[str] = ()) -> list[str]:
-    """`pii_scrub` of each of `texts` (the messages of one conversation): spaCy reads them as one
-    batch, about twice as fast per message as one by one (bench/pii_bench.py)."""
+    """`pii_scrub` of each of `texts` (the messages of one conversation), which spaCy reads as
+    one batch: somewhat less per message than one by one (bench/pii_bench.py)."""
     engine = _analyzer.engine()
     parts = _name_parts(known_names)
     scrubbed = list(texts)

@@ -109,7 +109,9 @@ SECRETS = (
 )
 CUSTOMER_TEXT = (
     "I'm Maria Gonzalez, 221B Baker Street, London NW1 6XE, born 14/07/1985, passport "
-    "P1234567, maria.g@example.com, 020 7946 0958, card 4111 1111 1111 1111 was declined"
+    "P1234567, maria.g@example.com, 020 7946 0958, card 4111 1111 1111 1111 was declined. "
+    # Lower case, as customers type: only the conversation's known names catch these.
+    "okafor said to write, thanks, maria"
 )
 
 
@@ -136,7 +138,7 @@ def test_nothing_unscrubbed_reaches_a_training_file(tmp_path) -> None:
 
     raw = out.read_text()
     for secret in SECRETS:
-        assert secret not in raw
+        assert secret.lower() not in raw.lower()
     customer, agent_turn = json.loads(raw)["turns"]
     assert customer["text"].startswith("I'm [name], [address], London [postcode], born [dob]")
     assert agent_turn["text"].startswith("Thanks [name], sorry ")
@@ -169,5 +171,5 @@ def test_nothing_unscrubbed_reaches_the_external_re_ranker(demo_ranker_dir, sett
     (request,) = stub.requests
     sent = json.dumps(request["body"])
     for secret in SECRETS:
-        assert secret not in sent
+        assert secret.lower() not in sent.lower()
     assert "[name]" in sent and "[card]" in sent
