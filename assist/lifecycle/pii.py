@@ -207,6 +207,12 @@ _KEPT = regex.compile(
 )
 
 
+def pii_analyzer_load() -> None:
+    """Load the analyzer now (seconds), e.g. when a worker process starts, rather than in the
+    first request that needs it."""
+    _analyzer.engine()
+
+
 def pii_scrub(text: str, *, known_names: Iterable[str] = ()) -> str:
     """`text` with personal data replaced by tags (`TAGS`): people's names (the `known_names`
     of the conversation and any other a name recogniser finds), e-mails, card-, phone- and

@@ -11,8 +11,10 @@ from celery import Task
 from celery.signals import task_prerun, worker_process_init, worker_ready
 from django.db import close_old_connections
 
+from assist.lifecycle.pii import pii_analyzer_load
 from assist.live.heartbeat import start_heartbeat
 from assist.serving.model_cache import NoModel, serving_ranker
+from assist.serving.reranking import external_config
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,13 @@ def load_model_at_start(**kwargs: Any) -> None:
         logger.warning("worker started without a model: %s", error)
     except Exception:
         logger.exception("could not load the ranker at worker start")
+    if external_config() is not None:
+        # The re-ranker's context is scrubbed first: the analyzer's load (seconds) is paid here,
+        # not by the first ranking.
+        try:
+            pii_analyzer_load()
+        except Exception:
+            logger.exception("could not load the PII analyzer at worker start")
 
 
 @worker_ready.connect
