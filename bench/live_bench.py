@@ -11,7 +11,15 @@ the plumbing ("overhead").
 
 The second form is the load run of the reliability figures: agents are spread over the ASGI
 servers, and the resident memory of every server and worker process (pool children included)
-is printed at the start and the end.
+is printed at the start and the end. With faults, the reliability figures' load run:
+
+    python bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2 \
+        --kill-worker-at 40 --restart-redis-at 80 --redis-down-for 10
+
+each panel also picks the first template of every list (`--picks`, implied by a fault), resends
+what the server asks it to and reconnects after a drop, as the real panel does; the run reports
+messages and picks sent against the rows stored, and error frames by code. `--restart-redis-at`
+runs a Redis of the bench's own (REDIS_URL is not needed then).
 
 Needs REDIS_URL and DATABASE_URL (PostgreSQL); `make bench` sets local defaults.
 """
