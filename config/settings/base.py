@@ -164,9 +164,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Behind a reverse proxy every client has the proxy's address: set AXES_PROXY_COUNT to the
 # number of proxies in front of the server, and the client address is read from
 # X-Forwarded-For instead.
-AXES_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0"))
-if AXES_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = AXES_PROXY_COUNT
+# (Not a setting of that name: axes 8 warns that AXES_PROXY_COUNT is deprecated.)
+_proxy_count = int(os.environ.get("AXES_PROXY_COUNT", "0"))
+if _proxy_count:
+    AXES_IPWARE_PROXY_COUNT = _proxy_count
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 # --- Internationalisation -------------------------------------------------------------------
