@@ -1,13 +1,15 @@
-"""What the fault drills share: a private Redis they may kill, the live stack's environment,
-an agent's panel socket, and helpers that post a customer message and read what the worker
-logged. Everything runs on loopback and is bounded.
+"""What the fault drills share: a private Redis they may kill, a proxy that cuts PostgreSQL, the
+live stack's environment, an agent's panel socket, and helpers that post a customer message and
+read what the worker logged. Everything runs on loopback and is bounded.
 """
 
 import contextlib
 import json
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -15,10 +17,11 @@ import pytest
 import redis
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
+from django.db import connection
 
 from assist.tokens import token_issue
 from tests import factories
-from tests.live import free_port, wait_for
+from tests.live import database_url, free_port, wait_for
 from tests.tiny_models import DEMO_CATALOG
 
 # The drills' workers run this Celery app: the product's, plus the faults DRILL_FAULTS names.
@@ -150,3 +153,69 @@ class Panel:
             return True
         except Exception:
             return False
+
+
+class TcpProxy:
+    """127.0.0.1:port → target, with a switch."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def start(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        assert self._listener is not None
+        # shutdown() first: close() alone leaves a socket that a thread is accepting on open.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def database_proxy():
+    """A loopback proxy in front of the test database that a drill cuts and restores, and the
+    database URL through it; PostgreSQL only (SQLite is a file)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    db = connection.settings_dict
+    proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
+    proxy.start()
+    yield proxy, database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
+    with contextlib.suppress(OSError):
+        proxy.cut()

@@ -6,18 +6,14 @@ answers 503 with a JSON `unavailable` code and the socket an `unavailable` error
 nothing is half-written; afterwards the same requests (same client ids) succeed, once.
 """
 
-import contextlib
 import json
-import socket
-import threading
 import time
 
 import pytest
 import requests
-from django.db import connection
 
 from assist.models import Message, Pick
-from tests.live import asgi_server, database_url, free_port, live_env
+from tests.live import asgi_server, free_port, live_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,71 +21,12 @@ pytestmark = [
 ]
 
 
-class TcpProxy:
-    """127.0.0.1:port → target, with a switch."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
-
-    def start(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        assert self._listener is not None
-        # shutdown() first: close() alone leaves a socket that a thread is accepting on open.
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            self._sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # cut
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-
 @pytest.fixture
-def proxied_env(drill_agent, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
-    db = connection.settings_dict
-    proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
-    proxy.start()
-    url = database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
+def proxied_env(drill_agent, database_proxy, tmp_path):
+    proxy, url = database_proxy
     # Embedded mode (no Redis): this drill is about the database alone.
     env = live_env(redis_url="", ranker_dir=tmp_path / "no-model", DATABASE_URL=url)
-    yield proxy, env
-    with contextlib.suppress(OSError):
-        proxy.cut()
+    return proxy, env
 
 
 def test_requests_fail_clearly_while_the_database_is_away_and_succeed_after(

@@ -3,26 +3,22 @@ and picks a suggestion. The server answers each frame `unavailable` ("send it ag
 panel keeps them pending and resends them with backoff, and when the database is back both are
 stored, once, and the panel shows them saved, nothing marked failed.
 
-The server reaches PostgreSQL through the loopback proxy of test_database_unavailable.py, which
-the test cuts and restores.
+The server reaches PostgreSQL through the drills' loopback proxy (conftest.py), which the test
+cuts and restores.
 """
 
-import contextlib
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.db import connection
 
 from assist.models import Message, Pick, Suggestion
 from tests import factories
-from tests.faults.test_database_unavailable import TcpProxy
 from tests.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     asgi_server,
-    database_url,
     free_port,
     live_env,
     wait_for,
@@ -43,21 +39,14 @@ def outside_the_browser(query):
 
 
 @pytest.fixture
-def proxied(tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
-    db = connection.settings_dict
-    proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
-    proxy.start()
-    url = database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
+def proxied(database_proxy, tmp_path):
+    proxy, url = database_proxy
     # Embedded mode (no Redis): picks and messages are stored by the server itself.
     # A request waits this long for a database connection before it is refused.
     env = live_env(
         redis_url="", ranker_dir=tmp_path / "no-model", DATABASE_URL=url, DB_POOL_TIMEOUT_S="1"
     )
-    yield proxy, env
-    with contextlib.suppress(OSError):
-        proxy.cut()
+    return proxy, env
 
 
 @pytest.fixture
