@@ -40,6 +40,7 @@ from ranker.encoding import bucketed_batches, collate, tokenize, tokenize_contex
 from ranker.metrics import TOP_K, nll, open_set_metrics, topk_accuracy
 from ranker.model import (
     POOL_MEAN,
+    POOL_MEAN_NEWEST,
     POOLINGS,
     ModelMeta,
     TemplateClassifier,
@@ -90,14 +91,20 @@ class TrainConfig:
             "choices": list(CONTEXT_FORMATS),
         },
     )
-    pooling: str = field(
-        default=POOL_MEAN,
+    pooling: str | None = field(
+        default=None,
         metadata={
             "help": "pooling: 'mean+l2' (mean of all tokens) or 'mean+newest+l2' (plus the mean "
-            "of the newest message's tokens; newest-first only)",
+            "of the newest message's tokens; newest-first only); default: mean+newest+l2 for "
+            "newest-first, mean+l2 for oldest-first",
             "choices": list(POOLINGS),
         },
     )
+
+    def __post_init__(self) -> None:
+        # The measured default (docs/ranker.md, issue 17): the newest message pooled apart.
+        if self.pooling is None:
+            self.pooling = POOL_MEAN_NEWEST if self.context_format == NEWEST_FIRST else POOL_MEAN
     seed: int = field(default=13, metadata={"help": "seed of the split, sampling and weights"})
     dev_fraction: float = field(
         default=0.1, metadata={"help": "share of conversations held out as dev without --dev"}
@@ -304,7 +311,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     catalog = read_catalog(cfg.catalog)
     labels = [c.key for c in catalog]
     train_convs, train_ex, dev_ex = load_examples(cfg, tokenizer)
-    check_pooling(cfg.context_format, cfg.pooling)
+    pooling = str(cfg.pooling)  # set by TrainConfig.__post_init__
+    check_pooling(cfg.context_format, pooling)
     tr = encode_examples(train_ex, tokenizer, labels, cfg.max_tokens, cfg.context_format)
     tr = _subset(tr, tr.y >= 0)
     # Dev turns with no label (free text, or a template not in the catalog) are where no
@@ -319,7 +327,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     else:
         encoder = load_encoder(base)
     model = build_classifier(
-        encoder, len(labels), tokenizer, cfg.context_format, cfg.pooling, cfg.scale
+        encoder, len(labels), tokenizer, cfg.context_format, pooling, cfg.scale
     )
     if cfg.init == "prototype":
         protos = class_prototypes(model, tr, catalog, tokenizer, cfg.eval_batch_size, cfg.progress)
@@ -344,7 +352,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         max_tokens=cfg.max_tokens,
         max_messages=cfg.max_messages,
         context_format=cfg.context_format,
-        pooling=cfg.pooling,
+        pooling=pooling,
         temperature=temperature,
         threshold=threshold,
         target_precision=cfg.target_precision,

@@ -180,3 +180,12 @@ def test_evaluate_reports_confidence_and_positions(trained: Path, data_dir: Path
     assert set(result["by_position"]) == {"1"}
     assert result["by_position"]["1"]["n"] == result["n"]
     assert result["by_position"]["1"]["top1"] == pytest.approx(result["top1"])
+
+
+def test_train_defaults_are_the_measured_winner() -> None:
+    from ranker.train import TrainConfig
+
+    cfg = TrainConfig(data="d", catalog="c", out="o")
+    assert (cfg.context_format, cfg.pooling) == (NEWEST_FIRST, POOL_MEAN_NEWEST)
+    old = TrainConfig(data="d", catalog="c", out="o", context_format=OLDEST_FIRST)
+    assert old.pooling == POOL_MEAN

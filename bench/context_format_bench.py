@@ -1,0 +1,155 @@
+"""Context formats compared on SGD dev by turn position, at an equal training budget (issue 17).
+
+Each variant (a context format and a pooling) is trained with the same arguments: the same seeded
+sample of SGD training turns, the same token budget, epochs and seed; its dev part for early
+stopping, the temperature and the confidence threshold is one seeded half of SGD dev's
+conversations ("cal"), and it is scored on the other ("report", free-text turns included) with
+``python -m ranker evaluate``'s figures: top-k by turn position (after the 1st customer message,
+the 2nd-3rd, the 4th and later), precision of confident suggestions, coverage, and the share of
+free-text turns abstained. The report half never informs training or calibration.
+
+    python bench/context_format_bench.py --work /tmp/h17/formats            # ~40 min here
+    python bench/context_format_bench.py --work /tmp/h17/formats --freeze-encoder   # minutes
+
+Figures are printed as a table and, at the end, as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from ranker.data import POSITIONS, Conversation, read_conversations  # noqa: E402
+from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
+from ranker.train import TrainConfig, train  # noqa: E402
+
+DATA = Path(os.environ.get("ASSIST_DATASETS", ROOT.parent / "shared" / "datasets"))
+VARIANTS = "oldest-first:mean+l2,newest-first:mean+l2,newest-first:mean+newest+l2"
+
+
+def _agent_turns(conv: Conversation) -> int:
+    return sum(1 for i, t in enumerate(conv.turns) if t.role == "agent" and i > 0)
+
+
+def _write(convs: list[Conversation], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for c in convs:
+            turns = [{"role": t.role, "text": t.text, "template": t.template} for t in c.turns]
+            f.write(json.dumps({"id": c.id, "turns": turns}) + "\n")
+
+
+def split_dev(dev: Path, work: Path, report_turns: int, cal_turns: int, seed: int) -> None:
+    """Seeded, by conversation: ``report.jsonl`` (about ``report_turns`` agent turns) and
+    ``cal.jsonl`` (about ``cal_turns``), disjoint."""
+    convs = read_conversations(dev)
+    random.Random(seed).shuffle(convs)
+    report: list[Conversation] = []
+    cal: list[Conversation] = []
+    n_report = n_cal = 0
+    for conv in convs:
+        if n_report < report_turns:
+            report.append(conv)
+            n_report += _agent_turns(conv)
+        elif n_cal < cal_turns:
+            cal.append(conv)
+            n_cal += _agent_turns(conv)
+    _write(report, work / "report.jsonl")
+    _write(cal, work / "cal.jsonl")
+
+
+def run_variant(args: argparse.Namespace, work: Path, name: str) -> dict[str, Any]:
+    context_format, pooling = name.split(":")
+    out = work / name.replace(":", "_").replace("+", "-")
+    done = out / "ranker.json"
+    train_seconds = None
+    if not (args.reuse and done.exists()):
+        started = time.perf_counter()
+        train(
+            TrainConfig(
+                data=str(Path(args.sgd) / "train.jsonl"),
+                catalog=str(Path(args.sgd) / "catalog.csv"),
+                out=str(out),
+                dev=str(work / "cal.jsonl"),
+                max_examples=args.max_examples,
+                max_tokens=args.max_tokens,
+                epochs=args.epochs,
+                seed=args.seed,
+                context_format=context_format,
+                pooling=pooling,
+                freeze_encoder=args.freeze_encoder,
+                backend="fp32",
+                threads=args.threads,
+                progress=not args.no_progress,
+            )
+        )
+        train_seconds = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    result = evaluate(
+        EvalConfig(model=str(out), data=str(work / "report.jsonl"), backend="fp32",
+                   threads=args.threads)
+    )  # fmt: skip
+    result["eval_seconds"] = round(time.perf_counter() - started, 1)
+    result["train_seconds"] = train_seconds
+    result["variant"] = name
+    return result
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = ["variant", "train s", "top-1", "top-5"]
+    head += [f"top-1 @{p} (n)" for p in POSITIONS]
+    head += ["confident precision", "coverage", "confident & right", "free-text abstained"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in results:
+        pos = r["by_position"]
+        row = [r["variant"], str(r["train_seconds"]), _pct(r["top1"]), _pct(r["top5"])]
+        row += [f"{_pct(pos[p]['top1'])} ({pos[p]['n']})" if p in pos else "-" for p in POSITIONS]
+        row += [_pct(r["confident_precision"]), _pct(r["coverage_at_threshold"])]
+        row += [_pct(r["confident_correct"]), _pct(r["abstain_rate"])]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sgd", default=str(DATA / "sgd"), help="SGD folder")
+    parser.add_argument("--work", required=True, help="where splits and model directories go")
+    parser.add_argument("--variants", default=VARIANTS, help="format:pooling, comma-separated")
+    parser.add_argument("--max-examples", type=int, default=3000, help="training turns")
+    parser.add_argument("--max-tokens", type=int, default=128, help="context token budget")
+    parser.add_argument("--epochs", type=int, default=1, help="training epochs")
+    parser.add_argument("--seed", type=int, default=13, help="seed of sampling, split, weights")
+    parser.add_argument("--report-turns", type=int, default=1500, help="report split's size")
+    parser.add_argument("--cal-turns", type=int, default=2000, help="cal split's size")
+    parser.add_argument("--freeze-encoder", action="store_true", help="train the head only")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--reuse", action="store_true", help="reuse trained model directories")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    split_dev(Path(args.sgd) / "dev.jsonl", work, args.report_turns, args.cal_turns, args.seed)
+    results = []
+    for name in args.variants.split(","):
+        results.append(run_variant(args, work, name))
+        print(json.dumps(results[-1], sort_keys=True), flush=True)
+        (work / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
+    print(table(results))
+    print(json.dumps({"variants": results, "args": vars(args)}, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
