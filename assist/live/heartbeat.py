@@ -15,7 +15,7 @@ from assist.serving.state import STATE
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_KEY = "assist.serving.model_cache.heartbeat"
+HEARTBEAT_KEY = "assist.inference.heartbeat"
 HEARTBEAT_EVERY_S = 5
 # Three missed beats and the workers count as gone.
 HEARTBEAT_TTL_S = 3 * HEARTBEAT_EVERY_S

@@ -48,15 +48,47 @@ def active_model_version() -> ModelVersion:
 
 
 def load_ranker(version: ModelVersion) -> "Ranker":
-    """The ranker of `version`, loaded now if this process has not loaded it yet."""
+    """The ranker of `version`, loaded now if this process has not loaded it yet.
+
+    A loaded version is a dictionary read: no lock that a load holds, so rankings go on at full
+    speed while another version loads in the background.
+    """
+    ranker = STATE.rankers.get(version.pk)
+    if ranker is not None:
+        return ranker
     from ranker import Ranker
 
-    with STATE.lock:
-        ranker = Ranker.load(
-            version.path, backend=settings.RANKER_BACKEND, threads=settings.RANKER_THREADS
-        )
-        STATE.loaded.add(version.pk)
+    with STATE.load_lock:
+        ranker = STATE.rankers.get(version.pk)  # loaded by another thread while this one waited
+        if ranker is None:
+            # Not Ranker.load: its process-wide cache would keep every version ever loaded.
+            ranker = Ranker(
+                version.path, backend=settings.RANKER_BACKEND, threads=settings.RANKER_THREADS
+            )
+            with STATE.lock:
+                STATE.rankers[version.pk] = ranker
         return ranker
+
+
+def release_unused(*, keep: set[int]) -> None:
+    """Forget the loaded versions outside `keep` and those loading, so their memory goes.
+
+    A worker keeps at most the active version, the versions of active experiments' arms and
+    the one loading: each promotion would otherwise add a model to every worker's memory.
+    """
+    with STATE.lock:
+        for pk in set(STATE.rankers) - keep - STATE.loading:
+            del STATE.rankers[pk]
+            logger.info("model version %s released", pk)
+
+
+def _resident_versions(active_pk: int) -> set[int]:
+    from assist.models import ExperimentArm
+
+    arms = ExperimentArm.objects.filter(
+        experiment__is_active=True, model_version__isnull=False
+    ).values_list("model_version_id", flat=True)
+    return {active_pk, *(pk for pk in arms if pk is not None)}
 
 
 def _load_in_background(version: ModelVersion) -> None:
@@ -96,13 +128,16 @@ def serving_ranker(
         return previous, load_ranker(previous)
     wanted = active_model_version()
     if (
-        wanted.pk in STATE.loaded
+        wanted.pk in STATE.rankers
         or previous is None
         or previous.pk == wanted.pk
         # A version deleted meanwhile cannot be recorded on a Suggestion: wait for the new one.
         or not ModelVersion.objects.filter(pk=previous.pk).exists()
     ):
+        ranker = load_ranker(wanted)
+        if previous is not None and previous.pk != wanted.pk:
+            release_unused(keep=_resident_versions(wanted.pk))
         STATE.serving = wanted
-        return wanted, load_ranker(wanted)
+        return wanted, ranker
     _load_in_background(wanted)
     return previous, load_ranker(previous)

@@ -12,15 +12,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from assist.models import ModelVersion
+    from ranker import Ranker
     from ranker.retriever import TemplateRetriever
     from templates_app.active_catalog import ActiveCatalog
 
 
 class ServingState:
     def __init__(self) -> None:
-        # Held while a model or an encoder loads, too: a process loads each once.
+        # Guards the fields below; held only for bookkeeping, never while a model loads, so that a
+        # ranking with a loaded version never waits for a load.
         self.lock = threading.Lock()
-        self.loaded: set[int] = set()  # model versions loaded, by primary key
+        # Held while a model version or an encoder loads: a process loads each once.
+        self.load_lock = threading.Lock()
+        self.rankers: dict[int, Ranker] = {}  # loaded model versions, by primary key
         self.loading: set[int] = set()  # model versions loading in a background thread
         self.serving: ModelVersion | None = None  # the active version this process served last
         self.catalog: ActiveCatalog | None = None
@@ -30,7 +34,7 @@ class ServingState:
     def reset(self) -> None:
         """Forget everything this process has loaded or seen."""
         with self.lock:
-            self.loaded.clear()
+            self.rankers.clear()
             self.loading.clear()
             self.serving = None
             self.catalog = None
