@@ -100,11 +100,6 @@ class TrainConfig:
             "choices": list(POOLINGS),
         },
     )
-
-    def __post_init__(self) -> None:
-        # The measured default (docs/ranker.md, issue 17): the newest message pooled apart.
-        if self.pooling is None:
-            self.pooling = POOL_MEAN_NEWEST if self.context_format == NEWEST_FIRST else POOL_MEAN
     seed: int = field(default=13, metadata={"help": "seed of the split, sampling and weights"})
     dev_fraction: float = field(
         default=0.1, metadata={"help": "share of conversations held out as dev without --dev"}
@@ -176,6 +171,11 @@ class TrainConfig:
     )
     eval_batch_size: int = field(default=64, metadata={"help": "batch size of inference passes"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
+
+    def __post_init__(self) -> None:
+        # The measured default (docs/ranker.md, issue 17): the newest message pooled apart.
+        if self.pooling is None:
+            self.pooling = POOL_MEAN_NEWEST if self.context_format == NEWEST_FIRST else POOL_MEAN
 
 
 @dataclass
