@@ -206,24 +206,19 @@ def experiment_report(experiment: Experiment, period: metrics.Period) -> dict[st
     reference = next((row for row in arms if row["arm"].is_control), arms[0])
     rate_reference = next((row for row in arms if not row["arm"].is_control), None)
     for row in arms:
-        if row is not reference:
-            comparisons += compare_arms(
-                arm=row["arm"].name,
-                outcomes=row["outcomes"],
-                reference=reference["arm"].name,
-                reference_outcomes=reference["outcomes"],
-                selection=True,
-                rates=False,
-                planned=planned,
-            )
+        # Selection time against the reference (the control arm when there is one); the
+        # suggestion rates, which a control arm has none of, against the first model arm.
+        against = [(reference, True)] if row is not reference else []
         if rate_reference is not None and row is not rate_reference and not row["arm"].is_control:
+            against.append((rate_reference, False))
+        for other, selection in against:
             comparisons += compare_arms(
                 arm=row["arm"].name,
                 outcomes=row["outcomes"],
-                reference=rate_reference["arm"].name,
-                reference_outcomes=rate_reference["outcomes"],
-                selection=False,
-                rates=True,
+                reference=other["arm"].name,
+                reference_outcomes=other["outcomes"],
+                selection=selection,
+                rates=not selection,
                 planned=planned,
             )
     report["reference"] = reference["arm"]
