@@ -12,7 +12,7 @@ from assist.models import Experiment, ExperimentArm, ModelVersion
 from assist.serving import model_cache
 from assist.serving.state import STATE
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def version(path, name: str) -> ModelVersion:
