@@ -6,9 +6,10 @@ stopping, the temperature and the confidence threshold is one seeded half of SGD
 conversations ("cal"), and it is scored on the other ("report", free-text turns included) with
 ``python -m ranker evaluate``'s figures: top-k by turn position (after the 1st customer message,
 the 2nd-3rd, the 4th and later), precision of confident suggestions, coverage, and the share of
-free-text turns abstained. The report half never informs training or calibration.
+free-text turns abstained. The report half never informs training or calibration. Then each
+variant against the first on the same turns (McNemar's exact test of their top-1).
 
-    python bench/context_format_bench.py --work /tmp/h17/formats            # ~40 min here
+    python bench/context_format_bench.py --work /tmp/h17/formats            # ~70 min here
     python bench/context_format_bench.py --work /tmp/h17/formats --freeze-encoder   # minutes
 
 Figures are printed as a table and, at the end, as one JSON line.
@@ -29,8 +30,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ranker.data import POSITIONS, Conversation, read_conversations  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
+
+from ranker.data import (  # noqa: E402
+    POSITIONS,
+    Conversation,
+    iter_examples,
+    position_bucket,
+    read_conversations,
+)
 from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
+from ranker.serving import Ranker  # noqa: E402
 from ranker.train import TrainConfig, train  # noqa: E402
 
 DATA = Path(os.environ.get("ASSIST_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -69,7 +80,7 @@ def split_dev(dev: Path, work: Path, report_turns: int, cal_turns: int, seed: in
 
 def run_variant(args: argparse.Namespace, work: Path, name: str) -> dict[str, Any]:
     context_format, pooling = name.split(":")
-    out = work / name.replace(":", "_").replace("+", "-")
+    out = _model_dir(work, name)
     done = out / "ranker.json"
     train_seconds = None
     if not (args.reuse and done.exists()):
@@ -102,6 +113,46 @@ def run_variant(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
     result["train_seconds"] = train_seconds
     result["variant"] = name
     return result
+
+
+def _model_dir(work: Path, name: str) -> Path:
+    return work / name.replace(":", "_").replace("+", "-")
+
+
+def top1_hits(work: Path, name: str, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per report template turn: top-1 right or not, and its position bucket."""
+    ranker = Ranker(_model_dir(work, name), backend="fp32", threads=threads)
+    convs = read_conversations(work / "report.jsonl")
+    meta = ranker.meta
+    examples = [
+        e
+        for e in iter_examples(convs, ranker.tokenizer, meta.max_tokens, meta.max_messages)
+        if e.label in ranker.label_index
+    ]
+    y = np.array([ranker.label_index[str(e.label)] for e in examples])
+    right = ranker.predict([e.context for e in examples]).argmax(1) == y
+    return right, np.array([position_bucket(e.customer_turns) for e in examples])
+
+
+def paired(work: Path, names: list[str], threads: int) -> dict[str, Any]:
+    """Each variant against the first on the same report turns: turns only it gets right, turns
+    only the first gets right, and the exact McNemar p-value (test-sample noise only; one
+    training seed)."""
+    base, positions = top1_hits(work, names[0], threads)
+    out: dict[str, Any] = {}
+    for name in names[1:]:
+        right, _ = top1_hits(work, name, threads)
+        for bucket in ("all", *POSITIONS):
+            sel = np.ones_like(base) if bucket == "all" else positions == bucket
+            wins, losses = int((right & ~base & sel).sum()), int((~right & base & sel).sum())
+            p = binomtest(wins, wins + losses).pvalue if wins + losses else 1.0
+            out[f"{name} vs {names[0]} @{bucket}"] = {
+                "n": int(sel.sum()),
+                "only_this_right": wins,
+                "only_first_right": losses,
+                "mcnemar_p": round(float(p), 4),
+            }
+    return out
 
 
 def _pct(x: float | None) -> str:
@@ -148,7 +199,11 @@ def main() -> None:
         print(json.dumps(results[-1], sort_keys=True), flush=True)
         (work / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
     print(table(results))
-    print(json.dumps({"variants": results, "args": vars(args)}, sort_keys=True))
+    names = args.variants.split(",")
+    tests = paired(work, names, args.threads) if len(names) > 1 else {}
+    for key, figures in tests.items():
+        print(key, figures)
+    print(json.dumps({"variants": results, "paired": tests, "args": vars(args)}, sort_keys=True))
 
 
 if __name__ == "__main__":
