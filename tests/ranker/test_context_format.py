@@ -111,6 +111,8 @@ def test_an_old_model_directory_serves_in_its_own_format(trained: Path, tmp_path
     ranker = Ranker(old, backend="fp32", threads=1)
     assert np.allclose(ranker.logits(CONTEXTS), expected / meta.temperature, atol=1e-5)
     assert ranker.rank(CONTEXTS[:1], k=3)[0]
+    onnx = Ranker(old, backend="onnx", threads=1)  # exported in the directory's format
+    assert np.allclose(onnx.logits(CONTEXTS), ranker.logits(CONTEXTS), atol=1e-4)
     # The newest-first directory tokenises the same strings as pairs: other logits.
     new = Ranker(trained, backend="fp32", threads=1)
     assert not np.allclose(new.logits(CONTEXTS[:1]), ranker.logits(CONTEXTS[:1]), atol=1e-4)
