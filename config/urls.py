@@ -13,6 +13,7 @@ from assist.live import views as live
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("start/", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("panel/", live.panel, name="panel"),
     path("demo/", include("assist.demo.urls")),
@@ -43,3 +44,8 @@ urlpatterns = [
     path("api/templates", api.TemplateList.as_view(), name="api-templates"),
     path("api/model-versions", api.ModelVersionList.as_view(), name="api-model-versions"),
 ]
+
+# Styled error pages with a way to where the user works (with DEBUG on, Django shows its own).
+handler403 = "assist.views.forbidden"
+handler404 = "assist.views.not_found"
+handler500 = "assist.views.server_error"

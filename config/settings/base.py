@@ -8,6 +8,7 @@ PostgreSQL, the Redis channel layer and separate Celery worker processes.
 """
 
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -144,7 +145,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/panel/"
+# Sign-in without a `next` lands where the user's role works (assist/views.py start_page).
+LOGIN_REDIRECT_URL = "landing"
 
 # Sign-in throttling (https://django-axes.readthedocs.io/en/latest/4_configuration.html): after
 # AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, that username or
@@ -327,6 +329,21 @@ COMPANY_NAME = os.environ.get("COMPANY_NAME", "Northwind Bank")
 # Longest message text accepted from any client, in characters.
 MESSAGE_MAX_CHARS = int(os.environ.get("MESSAGE_MAX_CHARS", "10000"))
 
+# --- Languages (docs/data.md, "Languages") ---------------------------------------------------
+# The locale of a template's own text; other locales are its variants (templates_app.variants).
+DEFAULT_TEMPLATE_LOCALE = os.environ.get("DEFAULT_TEMPLATE_LOCALE", "en")
+# The locales the catalog is written in: the admin flags a key that has no text in one of them.
+TEMPLATE_LOCALES = env_list("TEMPLATE_LOCALES", "en,es,de")
+# The languages the conversation's language is detected among (assist/languages.py), and the
+# least confidence (0-1) for a detection to count: below it the language stays undecided.
+LANGUAGE_DETECTION_LANGUAGES = env_list("LANGUAGE_DETECTION_LANGUAGES", "en,es,de,fr,it,pt,nl")
+LANGUAGE_DETECTION_MIN_CONFIDENCE = float(
+    os.environ.get("LANGUAGE_DETECTION_MIN_CONFIDENCE", "0.5")
+)
+# The languages the serving model was trained on, for a model directory that does not say
+# (its config's `languages`): the panel says when a conversation is in another one.
+RANKER_LANGUAGES = env_list("RANKER_LANGUAGES", "en")
+
 # --- Suggestions and the ranker ---------------------------------------------------------------
 # The model directory used when no ModelVersion is active; `make run` trains one there.
 RANKER_DIR = Path(os.environ.get("RANKER_DIR", BASE_DIR / "var" / "models" / "default"))
@@ -347,6 +364,32 @@ SUGGEST_EXCLUDE_SENT = env_bool("SUGGEST_EXCLUDE_SENT", False)
 SUGGEST_NEW_TEMPLATES = env_bool("SUGGEST_NEW_TEMPLATES", True)
 # Their largest share of a list the model is unsure about (ranker/retriever.py).
 NEW_TEMPLATE_WEIGHT = float(os.environ.get("NEW_TEMPLATE_WEIGHT", "2.0"))
+
+# --- Model artifacts (assist/lifecycle/artifacts.py) ----------------------------------------
+# A registered model version is one archive in the `models` storage, which every host that
+# ranks must reach: by default a directory that all hosts mount (a shared volume, NFS); or any
+# Django storage backend, given as JSON, e.g. S3-compatible object storage through
+# django-storages (docs/configuration.md#model-artifacts).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#storages
+MODEL_ARTIFACTS_ROOT = Path(
+    os.environ.get("MODEL_ARTIFACTS_ROOT", BASE_DIR / "var" / "model-artifacts")
+)
+_artifacts_storage = os.environ.get("MODEL_ARTIFACTS_STORAGE", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "models": json.loads(_artifacts_storage)
+    if _artifacts_storage
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MODEL_ARTIFACTS_ROOT)},
+    },
+}
+# This host's own copies of the versions it has fetched, unpacked, one folder per checksum.
+MODEL_CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR", BASE_DIR / "var" / "model-cache"))
+# A version that could not be fetched is tried again after this many seconds; meanwhile the
+# worker ranks with the version it has.
+MODEL_FETCH_RETRY_S = float(os.environ.get("MODEL_FETCH_RETRY_S", "60"))
 
 # --- Retraining (assist/lifecycle/retraining.py) -----------------------------------------------
 # Where retrained model directories go, one folder per version.
