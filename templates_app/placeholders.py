@@ -26,6 +26,8 @@ class Rendered:
     text: str
     # Placeholder names left unfilled, in order of first appearance.
     unfilled: tuple[str, ...]
+    # Placeholder names filled with a value, in order of first appearance.
+    filled: tuple[str, ...] = ()
 
 
 def placeholder_errors(body: str) -> list[str]:
@@ -67,6 +69,7 @@ def render(body: str, values: Mapping[str, str]) -> Rendered:
     Never raises: a body that somehow holds malformed syntax is rendered with that text as is.
     """
     unfilled: dict[str, None] = {}
+    filled: dict[str, None] = {}
 
     def substitute(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -79,8 +82,10 @@ def render(body: str, values: Mapping[str, str]) -> Rendered:
             return token
         value = values.get(name)
         if value:
+            filled.setdefault(name, None)
             return value
         unfilled.setdefault(name, None)
         return _marker(name)
 
-    return Rendered(text=_TOKEN.sub(substitute, body), unfilled=tuple(unfilled))
+    text = _TOKEN.sub(substitute, body)
+    return Rendered(text=text, unfilled=tuple(unfilled), filled=tuple(filled))

@@ -5,12 +5,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from assist.live.rendering import placeholder_values
+from assist.languages import language_frame
+from assist.live.rendering import ConversationValues, placeholder_values
 from assist.models import Conversation, Message, Suggestion
 from assist.review.experiments import suggestions_enabled
 from templates_app.models import ResponseTemplate
 from templates_app.placeholders import render
 from templates_app.selectors import template_search
+from templates_app.variants import template_text, variants_by_key
 
 STATE_MESSAGES = 50
 
@@ -23,18 +25,26 @@ def sent_template_keys(conversation: Conversation) -> set[str]:
 
 def _item(
     template: ResponseTemplate,
-    values: dict[str, str],
+    values: ConversationValues,
     *,
     probability: float | None,
     confident: bool,
     already_sent: bool,
+    variants: Mapping[str, tuple[str, str]] | None = None,
+    language: str = "",
 ) -> dict[str, Any]:
-    rendered = render(template.body, values)
+    # The text in the conversation's language, or the key's own text marked as a fallback.
+    text = template_text(template, variants or {}, language)
+    rendered = render(text.body, values)
     return {
         "key": template.key,
-        "title": template.title,
+        "title": text.title,
+        "locale": text.locale,
+        "fallback": text.fallback,
         "body": rendered.text,
         "unfilled": list(rendered.unfilled),
+        # Where each filled value came from, so the agent can check it before sending.
+        "fields": values.provenance(rendered.filled),
         "probability": probability,
         "confident": confident,
         "already_sent": already_sent,
@@ -46,16 +56,20 @@ def suggestion_frame(
     *,
     sent: set[str] | None = None,
     templates: Mapping[str, ResponseTemplate] | None = None,
+    variants: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
 ) -> dict[str, Any]:
     """The body of a `suggestions` frame: the stored list, rendered for its conversation.
 
-    `sent`: the keys already sent in the conversation, and `templates`: the templates by key
-    (at least the listed ones), when the caller has them at hand.
+    `sent`: the keys already sent in the conversation, `templates`: the templates by key
+    (at least the listed ones), and `variants`: their texts in other locales
+    (templates_app.active_catalog), when the caller has them at hand.
     """
     conversation = suggestion.conversation
+    keys = [item["key"] for item in suggestion.items]
     if templates is None:
-        keys = [item["key"] for item in suggestion.items]
         templates = ResponseTemplate.objects.in_bulk(keys, field_name="key")
+    if variants is None:
+        variants = variants_by_key(keys, conversation.language)
     values = placeholder_values(conversation)
     if sent is None:
         sent = sent_template_keys(conversation)
@@ -65,6 +79,7 @@ def suggestion_frame(
         "seq": suggestion.seq,
         "message": suggestion.message_id,
         "model_version": suggestion.model_version.name if suggestion.model_version else None,
+        "language": language_frame(conversation),
         "items": [
             _item(
                 templates[item["key"]],
@@ -72,6 +87,8 @@ def suggestion_frame(
                 probability=item["probability"],
                 confident=item["confident"],
                 already_sent=item["key"] in sent,
+                variants=variants.get(item["key"]),
+                language=conversation.language,
             )
             for item in suggestion.items
             if item["key"] in templates
@@ -121,6 +138,7 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         "id": conversation.pk,
         "external_id": conversation.external_id,
         "customer_name": conversation.customer_name,
+        "language": language_frame(conversation),
     }
 
 
@@ -131,11 +149,20 @@ def open_conversations_for_agent(user: Any) -> QuerySet[Conversation]:
 def search_items(
     query: str, *, conversation: Conversation | None, limit: int = 10
 ) -> list[dict[str, Any]]:
-    values = placeholder_values(conversation) if conversation else {}
+    values = placeholder_values(conversation)
     sent = sent_template_keys(conversation) if conversation else set()
+    templates = list(template_search(query=query)[:limit])
+    language = conversation.language if conversation else ""
+    variants = variants_by_key([template.key for template in templates], language)
     return [
         _item(
-            template, values, probability=None, confident=False, already_sent=template.key in sent
+            template,
+            values,
+            probability=None,
+            confident=False,
+            already_sent=template.key in sent,
+            variants=variants.get(template.key),
+            language=language,
         )
-        for template in template_search(query=query)[:limit]
+        for template in templates
     ]
