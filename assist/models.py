@@ -17,6 +17,11 @@ class Conversation(models.Model):
         OPEN = "open"
         CLOSED = "closed"
 
+    class LanguageSource(models.TextChoices):
+        DETECTED = "detected"
+        HELPDESK = "helpdesk"
+        AGENT = "agent"
+
     external_id = models.CharField(max_length=200)
     channel = models.CharField(max_length=32, default="chat")
     assigned_agent = models.ForeignKey(
@@ -43,6 +48,19 @@ class Conversation(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="conversations",
+    )
+    # The customer's language (a code such as `es`; blank: not known yet), which picks the
+    # template variants the panel shows. Detected from the customer's messages while
+    # `language_source` is blank or `detected`; the helpdesk's or the agent's choice is an
+    # override that detection never replaces (assist/languages.py). db_default: bulk inserts
+    # that name their columns need not know these.
+    language = models.CharField(max_length=16, blank=True, default="", db_default="")
+    language_source = models.CharField(
+        max_length=16,
+        choices=LanguageSource.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

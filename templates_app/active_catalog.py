@@ -6,15 +6,17 @@ Instead the caller reads `CATALOG_VERSION_SQL` as part of a query it makes anywa
 the catalog in memory while that number does not move (assist/serving/catalog.py).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from templates_app.models import ResponseTemplate
+from templates_app.models import ResponseTemplate, TemplateVariant
 
 
 @dataclass(frozen=True)
 class ActiveCatalog:
     version: int | None
     templates: dict[str, ResponseTemplate]  # the active ones, by key, in catalog order
+    # Their texts in other locales: key -> {locale: (title, body)} (templates_app.variants).
+    variants: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -29,6 +31,15 @@ CATALOG_VERSION_SQL = "(SELECT version FROM templates_app_catalogversion WHERE i
 def active_catalog_read(version: int | None) -> ActiveCatalog:
     """The active templates, read now; `version` is the catalog version read before."""
     templates = ResponseTemplate.objects.filter(is_active=True).only(
-        "key", "title", "body", "category"
+        "key", "title", "body", "category", "locale"
+    )
+    variants: dict[str, dict[str, tuple[str, str]]] = {}
+    rows = TemplateVariant.objects.filter(template__is_active=True).values_list(
+        "template__key", "locale", "title", "body"
+    )
+    for key, locale, title, body in rows:
+        variants.setdefault(key, {})[locale] = (title, body)
+    return ActiveCatalog(
+        version=version, templates={t.key: t for t in templates}, variants=variants
     )
     return ActiveCatalog(version=version, templates={t.key: t for t in templates})

@@ -88,6 +88,7 @@ SELECT
     {CATALOG_VERSION_SQL},
     (SELECT MAX(s.seq) FROM assist_suggestion s WHERE s.conversation_id = m.conversation_id),
     c.external_id, c.customer_name, c.assigned_agent_id, c.experiment_arm_id,
+    c.language, c.language_source,
     u.username, u.first_name, u.last_name,
     a.model_version_id, mv.name, mv.path
 FROM assist_message m

@@ -10,9 +10,11 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from assist.languages import OVERRIDES, detect_language
 from assist.lifecycle.pii import conversation_names
 from assist.live import sql
 from assist.live.events import conversation_group, send_event_on_commit
+from assist.live.languages import conversation_language_detected
 from assist.live.selectors import suggestion_frame
 from assist.live.sql import as_inserted, db_value, single_statement
 from assist.models import Conversation, ExperimentArm, Message, ModelVersion, Suggestion
@@ -45,8 +47,8 @@ def _job_read(message_id: int) -> _Job | None:
     if row is None:
         return None
     (conversation_id, stale, ranked, active_pk, catalog, last_seq, external_id, customer_name,
-     agent_id, arm_id, username, first_name, last_name, arm_version_id, version_name,
-     version_path) = row  # fmt: skip
+     agent_id, arm_id, language, language_source, username, first_name, last_name,
+     arm_version_id, version_name, version_path) = row  # fmt: skip
     conversation = sql.from_db(
         Conversation,
         id=conversation_id,
@@ -54,6 +56,8 @@ def _job_read(message_id: int) -> _Job | None:
         customer_name=customer_name,
         assigned_agent_id=agent_id,
         experiment_arm_id=arm_id,
+        language=language,
+        language_source=language_source,
     )
     conversation.assigned_agent = None
     if agent_id is not None:
@@ -113,6 +117,12 @@ def _rank_and_store(job: _Job) -> Suggestion | None:
     # message (an agent may have replied while this one waited for a worker).
     turns = [(role, text) for pk, role, text, _ in rows if pk <= job.message_id]
     sent = {key for *_, key in rows if key is not None}
+    # The conversation's language from the customer's messages so far, before the list is
+    # rendered in it (assist/languages.py); a statement only when it changes.
+    if conversation.language_source not in OVERRIDES:
+        detected = detect_language([text for role, text in turns if role == CUSTOMER])
+        if detected is not None:
+            conversation_language_detected(conversation=conversation, language=detected)
     version, ranker = serving_ranker(
         arm_model_version(conversation), active_pk=job.active_version_pk
     )
@@ -162,7 +172,9 @@ def _rank_and_store(job: _Job) -> Suggestion | None:
             conversation_group(conversation.pk),
             {
                 "type": "assist.suggestions",
-                "frame": suggestion_frame(suggestion, sent=sent, templates=catalog.templates),
+                "frame": suggestion_frame(
+                    suggestion, sent=sent, templates=catalog.templates, variants=catalog.variants
+                ),
             },
         )
     return suggestion

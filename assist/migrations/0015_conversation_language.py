@@ -1,6 +1,6 @@
 """The conversation's language (issue 22 item 2)."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +8,21 @@ class Migration(migrations.Migration):
         ("assist", "0014_conversation_assignment"),
     ]
 
-    operations: list[migrations.operations.base.Operation] = []
+    operations = [
+        migrations.AddField(
+            model_name="conversation",
+            name="language",
+            field=models.CharField(blank=True, db_default="", default="", max_length=16),
+        ),
+        migrations.AddField(
+            model_name="conversation",
+            name="language_source",
+            field=models.CharField(
+                blank=True,
+                choices=[("detected", "Detected"), ("helpdesk", "Helpdesk"), ("agent", "Agent")],
+                db_default="",
+                default="",
+                max_length=16,
+            ),
+        ),
+    ]
