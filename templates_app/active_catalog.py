@@ -42,4 +42,3 @@ def active_catalog_read(version: int | None) -> ActiveCatalog:
     return ActiveCatalog(
         version=version, templates={t.key: t for t in templates}, variants=variants
     )
-    return ActiveCatalog(version=version, templates={t.key: t for t in templates})
