@@ -143,6 +143,19 @@ class Ranker:
         self._lock = threading.Lock()
         self._index = {k: i for i, k in enumerate(self.meta.labels)}
 
+    def warm_up(self, words: Sequence[int] = (4, 24, 120), rounds: int = 2) -> None:
+        """Rank a few synthetic contexts so that the first real ranking is not the slow one.
+
+        A fresh backend pays one-off costs on its first calls (allocator pools, oneDNN or ONNX
+        Runtime kernels chosen per input shape, lazy initialisation in the tokenizer and the
+        model): up to seconds on the first call instead of milliseconds. A worker calls this
+        after loading a version and before the version ranks anything. Contexts longer than
+        the model's budget are cut to it, as real ones are.
+        """
+        for _ in range(rounds):
+            for n in words:
+                self.logits([" ".join(["my card payment"] * max(1, n // 3))])
+
     @classmethod
     def load(
         cls, model_dir: str | Path, backend: str | None = None, threads: int | None = None
