@@ -6,6 +6,13 @@ template as it is, and a new template gets the default (`en`, active). Parsing v
 row with the model's own field validators and reports all bad rows at once, each with its line;
 it never touches the database.
 
+One row per key and locale: a key's row in its own locale (or with no locale) is its own text;
+its rows in other locales are its variants (templates_app.variants), whose `category` and
+`active` cells are left empty (the key's own row says those). A new key's own text is its row
+in DEFAULT_TEMPLATE_LOCALE, or else its first row. `write_catalog_csv(..., variants=True)`
+writes the variants after each key's own row; without it (the ranker's training catalog) one
+row per key.
+
 Exported cells that a spreadsheet would run as a formula get a leading `'`, which the importer
 takes off again, so an export re-imports unchanged.
 """
@@ -102,7 +109,7 @@ def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
         raise ImportRejected([RowError(1, f"missing column(s): {', '.join(missing)}")])
 
     rows: list[CatalogRow] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str | None], int] = {}
     line = reader.line_num
     while len(errors) < MAX_REPORTED_ERRORS:
         start = line + 1
@@ -140,9 +147,10 @@ def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
             is_active=active.lower() in _TRUE if active else None,
         )
         problems = _row_errors(row)
-        if row.key in seen:
-            problems.append(f"key '{row.key}' repeats line {seen[row.key]}")
-        seen.setdefault(row.key, start)
+        if (row.key, row.locale) in seen:
+            where = f" in locale {row.locale}" if row.locale else ""
+            problems.append(f"key '{row.key}'{where} repeats line {seen[(row.key, row.locale)]}")
+        seen.setdefault((row.key, row.locale), start)
         errors.extend(RowError(start, problem) for problem in problems)
         rows.append(row)
     if errors:
@@ -150,11 +158,15 @@ def parse_catalog_csv(stream: IO[str]) -> list[CatalogRow]:
     return rows
 
 
-def write_catalog_csv(templates: Iterable[ResponseTemplate], stream: IO[str]) -> None:
+def write_catalog_csv(
+    templates: Iterable[ResponseTemplate], stream: IO[str], *, variants: bool = False
+) -> None:
+    """One row per template; with `variants`, each followed by its variants' rows (the
+    templates should come with `prefetch_related("variants")`)."""
     writer = csv.writer(stream)
     writer.writerow([*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
     for template in templates:
-        cells = [
+        cells: list[Any] = [
             template.key,
             template.title,
             template.body,
@@ -163,9 +175,13 @@ def write_catalog_csv(templates: Iterable[ResponseTemplate], stream: IO[str]) ->
             int(template.is_active),
         ]
         writer.writerow([spreadsheet_safe(cell) for cell in cells])
+        if variants:
+            for variant in sorted(template.variants.all(), key=lambda v: v.locale):
+                cells = [template.key, variant.title, variant.body, "", variant.locale, ""]
+                writer.writerow([spreadsheet_safe(cell) for cell in cells])
 
 
-def catalog_csv_text(templates: Iterable[ResponseTemplate]) -> str:
+def catalog_csv_text(templates: Iterable[ResponseTemplate], *, variants: bool = False) -> str:
     buffer = io.StringIO()
-    write_catalog_csv(templates, buffer)
+    write_catalog_csv(templates, buffer, variants=variants)
     return buffer.getvalue()

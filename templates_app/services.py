@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max, QuerySet
 
 from templates_app.catalog_csv import CatalogRow
 from templates_app.models import ResponseTemplate, TemplateRevision
+from templates_app.variants import catalog_rows_split, catalog_variants_import
 
 # The fields a revision snapshots; everything an admin can edit.
 CONTENT_FIELDS = ("title", "body", "category", "locale", "is_active")
@@ -125,11 +127,15 @@ def catalog_import(*, rows: list[CatalogRow], user: Editor = None) -> CatalogImp
     file), so new templates and their first revisions are inserted in batches; the database's
     constraints still refuse anything else, and then nothing is imported.
     """
-    keys = [row.key for row in rows]
+    keys = list(dict.fromkeys(row.key for row in rows))
     existing: dict[str, ResponseTemplate] = {}
     for start in range(0, len(keys), IMPORT_BATCH):
         batch = ResponseTemplate.objects.filter(key__in=keys[start : start + IMPORT_BATCH])
         existing.update((template.key, template) for template in batch)
+    # A key's rows in other locales than its own are its variants (templates_app.variants).
+    rows, variant_rows = catalog_rows_split(
+        rows, {key: template.locale for key, template in existing.items()}
+    )
     new: list[ResponseTemplate] = []
     updated = 0
     for row in rows:
@@ -140,6 +146,7 @@ def catalog_import(*, rows: list[CatalogRow], user: Editor = None) -> CatalogImp
             content["is_active"] = row.is_active
         template = existing.get(row.key)
         if template is None:
+            content.setdefault("locale", settings.DEFAULT_TEMPLATE_LOCALE)
             new.append(ResponseTemplate(key=row.key, updated_by=user, **content))
         elif any(getattr(template, field) != value for field, value in content.items()):
             template_update(template=template, user=user, note="imported", **content)
@@ -158,6 +165,15 @@ def catalog_import(*, rows: list[CatalogRow], user: Editor = None) -> CatalogImp
         ],
         batch_size=IMPORT_BATCH,
     )
+    # Counted with the templates: a summary counts rows.
+    variants_created, variants_updated = catalog_variants_import(
+        rows=variant_rows,
+        templates={**existing, **{template.key: template for template in created}},
+        user=user,
+    )
+    total = len(rows) + len(variant_rows)
+    created_rows = len(created) + variants_created
+    updated_rows = updated + variants_updated
     return CatalogImportSummary(
-        created=len(created), updated=updated, unchanged=len(rows) - len(created) - updated
+        created=created_rows, updated=updated_rows, unchanged=total - created_rows - updated_rows
     )

@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from templates_app.catalog_csv import CatalogRow
+from templates_app.import_errors import MAX_REPORTED_ERRORS, ImportRejected, RowError
 from templates_app.models import ResponseTemplate, TemplateVariant, VariantRevision
 
 # Who made a change; None for changes made by no one signed in (a management command).
@@ -134,3 +136,87 @@ def variants_by_key(keys: list[str], locale: str) -> dict[str, dict[str, tuple[s
     for key, variant_locale, title, body in rows:
         found.setdefault(key, {})[variant_locale] = (title, body)
     return found
+
+
+def catalog_rows_split(
+    rows: list[CatalogRow], locales: Mapping[str, str]
+) -> tuple[list[CatalogRow], list[CatalogRow]]:
+    """A catalog file's rows as (the keys' own texts, their variants), or ImportRejected.
+
+    `locales`: the own locale of each key that exists already. A key's row in that locale, or
+    with none, is its own text; a new key's is its row in DEFAULT_TEMPLATE_LOCALE (or with
+    none), else its first. Every other row is a variant, checked here as the model would.
+    """
+    default = settings.DEFAULT_TEMPLATE_LOCALE
+    by_key: dict[str, list[CatalogRow]] = {}
+    for row in rows:
+        by_key.setdefault(row.key, []).append(row)
+    own: list[CatalogRow] = []
+    variants: list[CatalogRow] = []
+    errors: list[RowError] = []
+    for key, key_rows in by_key.items():
+        own_locale = locales.get(key)
+        if own_locale is None:
+            own_locale = default
+            if not any(row.locale in (None, default) for row in key_rows):
+                own_locale = key_rows[0].locale or default
+        own_rows = [row for row in key_rows if row.locale in (None, own_locale)]
+        if len(own_rows) > 1:
+            lines = " and ".join(str(row.line) for row in own_rows)
+            errors.append(
+                RowError(
+                    own_rows[1].line,
+                    f"key '{key}' has two rows for its own text ({own_locale}): lines {lines}",
+                )
+            )
+        own.extend(own_rows[:1])
+        for row in key_rows:
+            if row in own_rows:
+                continue
+            candidate = TemplateVariant(locale=row.locale, title=row.title, body=row.body)
+            try:
+                candidate.clean_fields(exclude=["template", "updated_by"])
+            except ValidationError as error:
+                errors.extend(
+                    RowError(row.line, f"{field}: {message}")
+                    for field, messages in error.message_dict.items()
+                    for message in messages
+                )
+                continue
+            variants.append(row)
+    if errors:
+        raise ImportRejected(sorted(errors, key=lambda error: error.line)[:MAX_REPORTED_ERRORS])
+    return own, variants
+
+
+def catalog_variants_import(
+    *, rows: list[CatalogRow], templates: Mapping[str, ResponseTemplate], user: Editor
+) -> tuple[int, int]:
+    """Upsert variant rows (split by catalog_rows_split) of these templates, by key; returns
+    (created, updated). Unchanged variants store nothing."""
+    keys = sorted({row.key for row in rows})
+    existing = {
+        (variant.template.key, variant.locale): variant
+        for variant in TemplateVariant.objects.filter(template__key__in=keys).select_related(
+            "template"
+        )
+    }
+    created = updated = 0
+    for row in rows:
+        locale = row.locale or ""
+        current = existing.get((row.key, locale))
+        if current is not None and (current.title, current.body) == (row.title, row.body):
+            continue
+        variant_save(
+            template=templates[row.key],
+            locale=locale,
+            title=row.title,
+            body=row.body,
+            user=user,
+            note="imported",
+        )
+        if current is None:
+            created += 1
+        else:
+            updated += 1
+    return created, updated

@@ -2,7 +2,10 @@
 
 TemplateVariant and VariantRevision, and the catalog-version triggers of migration 0002 on the
 variants' table too: a variant written anywhere moves the version, so serving caches refresh.
+Catalog admins edit variants as they edit templates; every role that sees templates sees them.
 """
+
+from django.contrib.auth.management import create_permissions
 
 import django.db.models.deletion
 from django.conf import settings
@@ -15,6 +18,46 @@ TABLE = "templates_app_templatevariant"
 BUMP = "UPDATE templates_app_catalogversion SET version = version + 1 WHERE id = 1"
 # SQLite has no statement-level triggers: a bump per row written is as good.
 SQLITE_EVENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+ROLE_PERMISSIONS = {
+    "catalog_admin": [
+        "add_templatevariant",
+        "change_templatevariant",
+        "delete_templatevariant",
+        "view_templatevariant",
+        "view_variantrevision",
+    ],
+    "supervisor": ["view_templatevariant", "view_variantrevision"],
+    "agent": ["view_templatevariant"],
+}
+
+
+def grant(apps, schema_editor):
+    app_config = apps.get_app_config("templates_app")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="templates_app", codename__in=codenames
+            )
+        )
+
+
+def revoke(apps, schema_editor):
+    Permission = apps.get_model("auth", "Permission")
+    for group in apps.get_model("auth", "Group").objects.filter(name__in=ROLE_PERMISSIONS):
+        group.permissions.remove(
+            *Permission.objects.filter(
+                content_type__app_label="templates_app",
+                codename__in=ROLE_PERMISSIONS[group.name],
+            )
+        )
 
 
 def create_triggers(apps, schema_editor):
@@ -48,6 +91,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("templates_app", "0003_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
@@ -153,4 +198,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(create_triggers, drop_triggers),
+        migrations.RunPython(grant, revoke),
     ]

@@ -25,6 +25,8 @@ def form_data(**overrides):
         "is_active": "on",
         "revisions-TOTAL_FORMS": "0",
         "revisions-INITIAL_FORMS": "0",
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
