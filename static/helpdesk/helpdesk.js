@@ -3,10 +3,20 @@
 // The browser extension's demo adapter reads what this renders (see helpdesk.html), so every
 // message is one element carrying data-role and data-message-id (the stored client id), and
 // its text is set with textContent only: message text is never parsed as HTML.
+//
+// With the web panel beside the chat (a frame), the two keep to one conversation: switching
+// chats here opens the panel on it, switching tabs in the panel opens that chat here, and a pick
+// for another chat than the one shown is refused. Alt+1…Alt+5 and Alt+Shift+S reach the panel
+// from anywhere on the page (keys.js). The reply box's rules for inserted templates (a space
+// between two, Tab between unfilled [[fields]], a question before sending one) are
+// static/extension/adapters/reply.js, loaded by the page before this module.
+
+import { helpdeskShortcut } from "../panel/keys.js";
 
 const POLL_MS = 1_500;
 
 const byId = (id) => document.getElementById(id);
+const reply = () => globalThis.AssistAdapters;
 
 function csrfToken() {
   return document.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
@@ -47,6 +57,15 @@ export function renderMessages(list, messages) {
   return added;
 }
 
+/** A panel's pick reference ({client_id, template, suggestion}) as the API takes it, or null. */
+export function validPick(pick) {
+  if (!pick || typeof pick.client_id !== "string" || typeof pick.template !== "string") {
+    return null;
+  }
+  const suggestion = Number.isInteger(pick.suggestion) ? pick.suggestion : null;
+  return { client_id: pick.client_id, template: pick.template, suggestion };
+}
+
 class Helpdesk {
   constructor(root) {
     this.root = root;
@@ -54,7 +73,9 @@ class Helpdesk {
     this.list = byId("hd-messages");
     this.reply = byId("hd-reply");
     this.status = byId("hd-reply-status");
-    this.lastPick = null; // {key, text}: an inserted template, so the sent reply can name it
+    // {key, text, pick}: the last template inserted; the reply carries its pick reference
+    // (docs/protocol.md), edited or not, and the server decides whether it counts as sent.
+    this.lastPick = null;
     this.polling = null;
   }
 
@@ -67,6 +88,9 @@ class Helpdesk {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         this.send();
+      } else if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey) {
+        // Tab / Shift+Tab: the next / previous unfilled field; with none, Tab leaves the box.
+        if (this.selectField(event.shiftKey ? -1 : 1)) event.preventDefault();
       }
     });
     // The extension's content script announces what it inserted (it never sends by itself).
@@ -78,7 +102,7 @@ class Helpdesk {
         return;
       }
       if (detail?.key && typeof detail.text === "string") {
-        this.lastPick = { key: detail.key, text: detail.text };
+        this.lastPick = { key: detail.key, text: detail.text, pick: validPick(detail.pick) };
       }
     });
     byId("hd-copy-link")?.addEventListener("click", () => this.copyCustomerLink());
@@ -104,9 +128,18 @@ class Helpdesk {
   async send() {
     const text = this.reply.value;
     if (!text.trim()) return;
+    const question = reply().unfilledQuestion(text);
+    // The browser's own dialog: modal, keyboard-driven, read by screen readers.
+    if (question && !window.confirm(question)) {
+      this.reply.focus(); // back to the reply, its first unfilled field selected
+      this.selectField(1, 0);
+      return;
+    }
     const payload = { role: "agent", text, client_id: crypto.randomUUID() };
-    // A reply that is exactly the inserted template is recorded as that template being sent.
-    if (this.lastPick && this.lastPick.text.trim() === text.trim()) {
+    if (this.lastPick?.pick) {
+      payload.pick = this.lastPick.pick; // however much the agent edited it
+    } else if (this.lastPick && this.lastPick.text.trim() === text.trim()) {
+      // No pick to refer to (an older panel): only an unedited reply names its template.
       payload.template = this.lastPick.key;
     }
     byId("hd-send").disabled = true;
@@ -133,15 +166,44 @@ class Helpdesk {
     }
   }
 
-  /** Puts text at the reply box's cursor, replacing any selection; never sends. */
-  insert(text, key) {
+  /** Puts text at the reply box's cursor, replacing any selection, with a space where it would
+   * touch the text around it; selects its first unfilled field, if any. Never sends. Refused,
+   * with a message, when `conversation` (the pick's) is not the chat on screen. */
+  insert(text, key, pick = null, { conversation = null, customer = "" } = {}) {
+    if (conversation != null && String(conversation) !== String(this.conversationId)) {
+      const shown = byId("hd-conversation")?.querySelector(".hd-customer-name")?.textContent;
+      const whose = customer ? `${customer}'s chat` : "another chat";
+      this.setStatus(
+        `Not inserted: that suggestion is for ${whose}, and this is ${shown || "another"}'s.`,
+        "error",
+      );
+      return false;
+    }
     const box = this.reply;
     const start = box.selectionStart ?? box.value.length;
     const end = box.selectionEnd ?? start;
-    box.setRangeText(text, start, end, "end");
+    const value = box.value;
+    const piece = reply().separated(value.slice(0, start), text, value.slice(end));
+    box.setRangeText(piece, start, end, "end");
     box.dispatchEvent(new Event("input", { bubbles: true }));
     box.focus();
-    if (key) this.lastPick = { key, text };
+    this.selectField(1, start, start + piece.length);
+    if (key) this.lastPick = { key, text, pick: validPick(pick) };
+    if (this.status.dataset.kind === "error") this.setStatus("");
+    return true;
+  }
+
+  /** Selects the next (`step` 1) or previous (-1) unfilled field from the selection, or from
+   * `from`; with `within` set, only a field that ends by then (the text just inserted).
+   * False when there is none. */
+  selectField(step, from = null, within = null) {
+    const box = this.reply;
+    const start = from ?? box.selectionStart;
+    const end = from ?? box.selectionEnd;
+    const field = reply().nextField(box.value, start, end, step);
+    if (!field || (within !== null && (field.start < start || field.end > within))) return false;
+    box.setSelectionRange(field.start, field.end);
+    return true;
   }
 
   async copyCustomerLink() {
@@ -184,15 +246,43 @@ function setupPanel(helpdesk) {
     const data = event.data;
     if (!frame || event.source !== frame.contentWindow || event.origin !== location.origin) return;
     if (data?.type === "assist:pick" && typeof data.text === "string") {
-      helpdesk.insert(data.text, data.key);
+      helpdesk.insert(data.text, data.key, data.pick, {
+        conversation: data.conversation,
+        customer: typeof data.customer === "string" ? data.customer : "",
+      });
+    } else if (data?.type === "assist:active" && data.conversation != null) {
+      // The agent switched tabs in the panel: this page shows that chat (and keeps the panel's
+      // keyboard focus, where the agent was).
+      if (String(data.conversation) !== String(helpdesk.conversationId)) {
+        location.assign(`?c=${encodeURIComponent(data.conversation)}&focus=panel`);
+      }
     }
   });
+  // Alt+1…Alt+5 pick and Alt+Shift+S focuses the panel, wherever the focus is on this page.
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      const command = helpdeskShortcut(event);
+      if (!command) return;
+      event.preventDefault();
+      if (!frame || aside.hidden) {
+        helpdesk.setStatus("The panel is hidden: tick “Web panel beside the chat”.", "error");
+        return;
+      }
+      if (command === "focus-panel") frame.focus();
+      frame.contentWindow.postMessage({ type: "assist:command", command }, location.origin);
+    },
+    true,
+  );
   toggle.checked = localStorage.getItem(STORE) !== "0";
   toggle.addEventListener("change", () => {
     localStorage.setItem(STORE, toggle.checked ? "1" : "0");
     show(toggle.checked);
   });
   show(toggle.checked);
+  if (frame && new URLSearchParams(location.search).get("focus") === "panel") {
+    frame.addEventListener("load", () => frame.focus(), { once: true });
+  }
 }
 
 function main() {
@@ -201,6 +291,7 @@ function main() {
   const helpdesk = new Helpdesk(root);
   helpdesk.start();
   setupPanel(helpdesk);
+  if (document.activeElement === document.body) helpdesk.reply.focus();
 }
 
 main();

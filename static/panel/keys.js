@@ -1,6 +1,12 @@
-// The panel's keys: 1–9 pick, ↑/↓ and Enter, Esc dismisses, / searches, [ and ] switch tabs.
+// The panel's keys: 1–9 pick, ↑/↓ and Enter, Esc dismisses, / searches, [ and ] switch tabs,
+// Shift+C closes the chat, x marks the highlighted suggestion "not this one".
 // keyCommand() is the map itself, with no DOM in it, so tests/js/ runs it under node;
 // keyTarget() is the one place that looks at where the key was pressed.
+//
+// From the helpdesk page (focus in its reply box, where digits are typing) the same picks are
+// Alt+1…Alt+5 and Alt+Shift+S focuses the panel: the extension declares them as commands
+// (manifest.json), the demo helpdesk listens for them (helpdeskShortcut), and both hand the
+// panel a REMOTE command name (remoteCommand). KEY_HELP is the map the `?` overlay shows.
 
 /** Whether the panel looks at this keydown at all. */
 export function isPanelKey(event) {
@@ -28,9 +34,10 @@ export function keyTarget(target, searchInput) {
 /**
  * What `key` pressed at `where` (see keyTarget) asks for, or null. `suggestions` is the number
  * of suggestions on screen, `highlight` the highlighted one (-1 for none), `searching` whether a
- * search is open. `prevent`: the key is the panel's, so the browser's default must not run.
+ * search is open, `dismissed` whether the agent dismissed the list on screen (u brings it
+ * back). `prevent`: the key is the panel's, so the browser's default must not run.
  */
-export function keyCommand(key, where, { suggestions, highlight, searching }) {
+export function keyCommand(key, where, { suggestions, highlight, searching, dismissed = false }) {
   if (where === "search") return searchKey(key);
   if (where === "field") return key === "Escape" ? { name: "blur" } : null;
   // A button's own keys press the button.
@@ -50,15 +57,24 @@ export function keyCommand(key, where, { suggestions, highlight, searching }) {
     case "Enter":
       if (highlight < 0 || highlight >= suggestions) return null;
       return { name: "pick", index: highlight, prevent: true };
+    case "x":
+      if (highlight < 0 || highlight >= suggestions) return null;
+      return { name: "reject", index: highlight, prevent: true };
     case "Escape":
       if (suggestions > 0) return { name: "dismiss" };
       return searching ? { name: "close_search" } : null;
     case "/":
       return { name: "focus_search", prevent: true };
+    case "?":
+      return { name: "help", prevent: true };
+    case "u":
+      return dismissed ? { name: "undo_dismiss", prevent: true } : null;
     case "[":
       return { name: "cycle_tab", step: -1, prevent: true };
     case "]":
       return { name: "cycle_tab", step: 1, prevent: true };
+    case "C": // Shift+C: a capital, so a stray c typed outside a field closes nothing
+      return { name: "close_chat", prevent: true };
     default:
       return null;
   }
@@ -76,4 +92,41 @@ function searchKey(key) {
     default:
       return null;
   }
+}
+
+/** What the panel's `?` overlay lists: [keys, what they do]. */
+export const KEY_HELP = [
+  ["1 – 5", "insert that suggestion into the reply box"],
+  ["Alt+1 – Alt+5", "the same from the helpdesk page, typing in the reply box"],
+  ["Alt+Shift+S", "from the helpdesk page: focus the panel"],
+  ["↑ ↓ then Enter", "choose a suggestion and insert it"],
+  ["Esc", "dismiss the suggestions (u brings them back)"],
+  ["x", "mark the chosen suggestion “not this one”"],
+  ["/", "search the templates"],
+  ["[ ]", "previous / next chat (the helpdesk follows)"],
+  ["Shift+C", "close the chat"],
+  ["Tab, Shift+Tab", "in the reply box: next / previous unfilled [[field]]"],
+  ["?", "show or hide this list"],
+];
+
+// The commands a helpdesk page can send the panel: the extension's command names (manifest.json).
+export const REMOTE_COMMANDS = ["pick-1", "pick-2", "pick-3", "pick-4", "pick-5", "focus-panel"];
+
+/** The remote command a keydown on the helpdesk page stands for, or null: Alt+1…Alt+5 and
+ * Alt+Shift+S. Read from `code` (the physical key), because Alt+digit types another character
+ * on some layouts (macOS's Option+1 is ¡). */
+export function helpdeskShortcut({ altKey, shiftKey, ctrlKey, metaKey, code }) {
+  if (!altKey || ctrlKey || metaKey) return null;
+  const digit = /^(?:Digit|Numpad)([1-5])$/.exec(code ?? "");
+  if (digit && !shiftKey) return `pick-${digit[1]}`;
+  return shiftKey && code === "KeyS" ? "focus-panel" : null;
+}
+
+/** What remote command `name` asks of the panel, given `suggestions` on screen, or null. */
+export function remoteCommand(name, { suggestions }) {
+  if (name === "focus-panel") return { name: "focus_panel" };
+  const pick = /^pick-([1-5])$/.exec(name ?? "");
+  if (!pick) return null;
+  const rank = Number(pick[1]);
+  return rank <= suggestions ? { name: "pick", index: rank - 1 } : { name: "no_suggestion", rank };
 }

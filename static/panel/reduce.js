@@ -330,6 +330,16 @@ function onCompose(state, { role, text, clientId, sentAt }) {
     frame.template = conversation.lastPick.key;
   }
   const message = {
+/** Esc's way back: the dismissed list on screen again. The dismissal stays recorded (the
+ * agent did dismiss it); a pick from the list after that is recorded as usual. */
+function onUndoDismiss(state) {
+  const conversation = activeConversation(state);
+  if (!conversation?.suggestions || conversation.dismissed !== conversation.suggestions.suggestion) {
+    return state;
+  }
+  return withConversation(state, state.activeKey, { dismissed: null });
+}
+
     id: null,
     client_id: clientId,
     role,
@@ -397,3 +407,4 @@ export function reduce(state, event) {
   // Effects belong to the change that asked for them, never to the next one.
   return next.effects === state.effects ? { ...next, effects: [] } : next;
 }
+  ["undo_dismiss", onUndoDismiss],

@@ -2,6 +2,7 @@
 // state (reduce.js). Text only: see the note in dom.js.
 
 import { el } from "./dom.js";
+import { KEY_HELP } from "./keys.js";
 import { activeConversation, conversationLabel } from "./state.js";
 
 const UNAVAILABLE_TEXT = "Suggestions are unavailable right now — search still works";
@@ -76,4 +77,49 @@ export class FeedbackLine {
       }, FEEDBACK_MS);
     }
   }
+}
+
+/** The `?` overlay: the key map of keys.js, built once; panel.js shows and hides it. */
+export function keyHelp() {
+  const box = el("div", "key-help");
+  box.id = "key-help";
+  box.hidden = true;
+  box.setAttribute("role", "dialog");
+  box.setAttribute("aria-label", "Keyboard shortcuts");
+  box.append(el("h2", "key-help-title", "Keys"));
+  const list = el("dl", "key-help-list");
+  for (const [keys, what] of KEY_HELP) list.append(el("dt", "", keys), el("dd", "", what));
+  box.append(list, el("p", "muted", "Esc or ? closes this list."));
+  return box;
+}
+
+const FIELD_SOURCES = {
+  conversation: "from the conversation",
+  agent: "from your profile",
+  settings: "from the team's settings",
+};
+
+/** Where a suggestion's filled values came from (the item's `fields`, docs/protocol.md):
+ * "amount £12.40 · from customer's message 14:02", the customer's own words as its tooltip. */
+export function renderFields(item) {
+  const fields = Array.isArray(item.fields) ? item.fields : [];
+  if (fields.length === 0) return [];
+  const line = el("p", "fields");
+  for (const field of fields) {
+    let source = FIELD_SOURCES[field.source] ?? "";
+    if (field.source === "customer" && field.sent_at) {
+      const time = new Date(field.sent_at).toLocaleTimeString([], {
+        hour: "2-digit",
+        minute: "2-digit",
+      });
+      source = `from customer's message ${time}`;
+    }
+    const span = el("span", `field field-${field.source}`);
+    span.dataset.field = field.name;
+    span.append(el("span", "field-name", field.name), " ", el("span", "field-value", field.value));
+    span.append(el("span", "field-source", ` · ${source}`));
+    span.title = field.matched ? `${source}: “${field.matched}”` : source;
+    line.append(span);
+  }
+  return [line];
 }
