@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_POST
 from templates_app.catalog_csv import catalog_csv_text, parse_catalog_bytes
 from templates_app.import_errors import ImportRejected
 from templates_app.models import ResponseTemplate, TemplateRevision
+from templates_app.search import SearchQueryInvalid, template_search
 from templates_app.services import (
     CONTENT_FIELDS,
     catalog_import,
@@ -31,6 +33,8 @@ from templates_app.services import (
 )
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Ranked results of an admin search (the panel shows 10); more are rarely worth reading.
+ADMIN_SEARCH_LIMIT = 500
 
 
 def _editor(request: HttpRequest) -> User:
@@ -71,7 +75,9 @@ class RevisionInline(admin.TabularInline):
 class ResponseTemplateAdmin(admin.ModelAdmin):
     list_display = ("key", "title", "category", "locale", "is_active", "updated_at", "updated_by")
     list_filter = ("is_active", "category", "locale")
+    # Shows the search box; the search itself is templates_app.search (get_search_results).
     search_fields = ("key", "title", "body")
+    search_help_text = "Words of the title, key or body; best matches first, typos forgiven."
     readonly_fields = ("created_at", "updated_at", "updated_by")
     fields = ("key", "title", "body", "category", "locale", "is_active", *readonly_fields)
     actions = ("activate", "deactivate", "export_selected")
@@ -92,6 +98,24 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
         else:
             saved = template_create(key=form.cleaned_data["key"], user=_editor(request), **content)
         obj.pk = saved.pk
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ResponseTemplate], search_term: str
+    ) -> tuple[QuerySet[ResponseTemplate], bool]:
+        """The panel's search over the filtered list, inactive templates included, best first
+        unless a column header asks for another order."""
+        if not search_term.strip():
+            return queryset, False
+        try:
+            found = template_search(
+                query=search_term, active_only=False, templates=queryset, limit=ADMIN_SEARCH_LIMIT
+            )
+        except SearchQueryInvalid as invalid:
+            self.message_user(request, str(invalid), messages.ERROR)
+            return queryset.none(), False
+        if ORDER_VAR in request.GET:
+            found = found.order_by(*queryset.query.order_by)
+        return found, False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting would orphan the logs and the ranker's labels; deactivate instead.

@@ -38,7 +38,7 @@ from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
 from assist.tokens import parse_authorization, token_issue, token_revoke
 from assist.wire import MAX_ID
 from templates_app.models import ResponseTemplate
-from templates_app.selectors import template_search
+from templates_app.search import template_search
 
 ERROR_MEANING = {
     400: "The input is invalid: `detail`, or an object naming each invalid field.",
@@ -127,7 +127,7 @@ class ConversationDetail(APIView):
 
 
 class TemplateList(generics.ListAPIView):
-    """Active templates matching every word of `q`: the catalog search behind the panel."""
+    """Active templates matching `q`, best first (templates_app/search.py): the panel's search."""
 
     serializer_class = TemplateSerializer
     pagination_class = StrictLimitOffsetPagination

@@ -11,7 +11,7 @@ from assist.models import Conversation, Message, Suggestion
 from assist.review.experiments import suggestions_enabled
 from templates_app.models import ResponseTemplate
 from templates_app.placeholders import render
-from templates_app.selectors import template_search
+from templates_app.search import template_search
 from templates_app.variants import template_text, variants_by_key
 
 STATE_MESSAGES = 50

@@ -1,0 +1,227 @@
+"""Catalog search: one function, `template_search`, behind the panel, the REST API and the admin.
+
+Results come in order of relevance, then usage (replies sent with the template), then key:
+
+- PostgreSQL: `ts_rank` of the generated `search_vector` column (title A, key B, body C, English
+  stemming; migration 0003) against the query's words as prefixes (`freez:* | card:*`), plus the
+  pg_trgm word similarity of the query to the title or key, so that a typo ("frezee") still finds
+  "Freeze a lost card".
+- SQLite (the embedded mode): FTS5's bm25 over title, key and body (porter stemming), kept by
+  triggers (migration 0003). A word that matches nothing is corrected against the index's own
+  vocabulary (fts5vocab) with difflib: the vocabulary is a few thousand words at most, so the
+  standard library is fast enough, and the embedded mode needs no extra dependency for it.
+
+Relevance scores within RELEVANCE_STEP (relative to the best result) of each other count as
+equal, so that among equally good matches the template the team sends most comes first.
+
+The query is reduced to its words (letters and digits) before either engine sees it, so no
+character of the input ever reaches a tsquery or an FTS5 MATCH expression as syntax.
+"""
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVectorField,
+    TrigramWordSimilarity,
+)
+from django.db import connection
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
+
+# Usage is read from the live-assist app's replies; templates_app imports nothing else from it.
+from assist.models import Message
+from templates_app.models import ResponseTemplate
+
+MAX_QUERY_CHARS = 200
+MAX_WORDS = 10
+# Longer "words" are pasted text, not something to look up.
+MAX_WORD_CHARS = 40
+# Results ranked per search: the panel shows 10; the admin pages through its own filters.
+DEFAULT_LIMIT = 50
+RELEVANCE_STEP = 0.05
+
+FTS_TABLE = "templates_app_search"
+# PostgreSQL: ts_rank's default weights are A 1.0, B 0.4, C 0.2, D 0.1. The query's trigram
+# word similarity to the title and to the key counts like those weights (title 1, key 0.4),
+# halved: a typo in a title (similarity about 0.45) ranks above the exact word found only in
+# a body (ts_rank about 0.12), below the exact word in a title (about 0.6 and more).
+TYPO_SIMILARITY_MIN = 0.3
+TYPO_WEIGHT = 0.5
+KEY_WEIGHT = 0.4
+# SQLite: bm25 weights of title, key, body; difflib's ratio for a correction.
+FTS_WEIGHTS = (10.0, 4.0, 1.0)
+FTS_CORRECTION_CUTOFF = 0.7
+FTS_CORRECTIONS_PER_WORD = 3
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+class SearchQueryInvalid(ValueError):
+    """The query cannot be searched for (too long); nothing was looked up."""
+
+
+def search_words(query: str) -> list[str]:
+    """The query's distinct words, lower-cased, in order: what both engines search for."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchQueryInvalid(f"A search is at most {MAX_QUERY_CHARS} characters.")
+    words = [w for w in _WORD.findall(query.lower()) if len(w) <= MAX_WORD_CHARS]
+    return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
+def template_search(
+    *,
+    query: str = "",
+    category: str = "",
+    active_only: bool = True,
+    templates: QuerySet[ResponseTemplate] | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> QuerySet[ResponseTemplate]:
+    """Templates matching `query`, best first; the whole (filtered) catalog by category and key
+    for an empty query. `templates` narrows the search (the admin's filters). Raises
+    SearchQueryInvalid for a query over MAX_QUERY_CHARS."""
+    if templates is None:
+        templates = ResponseTemplate.objects.all()
+    if active_only:
+        templates = templates.filter(is_active=True)
+    if category:
+        templates = templates.filter(category=category)
+    words = search_words(query)
+    if not query.strip():
+        return templates.order_by("category", "key")
+    if not words:
+        return templates.none()
+    if connection.vendor == "postgresql":
+        scored = _postgresql_scores(templates, words, limit)
+    else:
+        scored = _sqlite_scores(templates, words, limit)
+    order = _by_relevance_then_usage(scored)
+    if not order:
+        return templates.none()
+    position = Case(*(When(pk=pk, then=Value(i)) for i, pk in enumerate(order)))
+    return templates.filter(pk__in=order).order_by(position)
+
+
+def template_usage(template_ids: Iterable[int]) -> dict[int, int]:
+    """How many replies were sent with each template (live and imported conversations)."""
+    rows = (
+        Message.objects.filter(template_id__in=list(template_ids))
+        .values("template_id")
+        .annotate(n=Count("pk"))
+        .values_list("template_id", "n")
+    )
+    return dict(rows)
+
+
+def _by_relevance_then_usage(scored: list[tuple[int, str, float]]) -> list[int]:
+    """Ids of (id, key, relevance) rows: relevance in steps of the best one, then usage, key."""
+    if not scored:
+        return []
+    best = max(relevance for _, _, relevance in scored) or 1.0
+    usage = template_usage(pk for pk, _, _ in scored)
+    ranked = sorted(
+        scored,
+        key=lambda row: (-round(row[2] / best / RELEVANCE_STEP), -usage.get(row[0], 0), row[1]),
+    )
+    return [pk for pk, _, _ in ranked]
+
+
+def _postgresql_scores(
+    templates: QuerySet[ResponseTemplate], words: list[str], limit: int
+) -> list[tuple[int, str, float]]:
+    templates = templates.annotate(
+        search_vector=RawSQL(
+            f"{ResponseTemplate._meta.db_table}.search_vector", [], output_field=SearchVectorField()
+        )
+    )
+    # Words are letters and digits only, so this is valid tsquery syntax.
+    query = _tsquery(" | ".join(f"{w}:*" for w in words))
+    typos = " ".join(
+        w
+        for w in _postgresql_content_words(words)
+        if not templates.filter(search_vector=_tsquery(f"{w}:*")).exists()
+    )
+    relevance: Any = SearchRank(F("search_vector"), query)
+    found = Q(search_vector=query)
+    if typos:
+        templates = templates.annotate(
+            title_similarity=TrigramWordSimilarity(typos, "title"),
+            key_similarity=TrigramWordSimilarity(typos, "key"),
+        )
+        relevance += TYPO_WEIGHT * (
+            _above("title_similarity", TYPO_SIMILARITY_MIN)
+            + KEY_WEIGHT * _above("key_similarity", TYPO_SIMILARITY_MIN)
+        )
+        found |= Q(title_similarity__gt=TYPO_SIMILARITY_MIN)
+        found |= Q(key_similarity__gt=TYPO_SIMILARITY_MIN)
+    rows = (
+        templates.filter(found)
+        .annotate(relevance=relevance)
+        .order_by("-relevance", "key")
+        .values_list("pk", "key", "relevance")[:limit]
+    )
+    return list(rows)
+
+
+def _tsquery(text: str) -> SearchQuery:
+    return SearchQuery(text, search_type="raw", config="english")
+
+
+def _postgresql_content_words(words: list[str]) -> list[str]:
+    """The words that are not English stop words ("the", "your"): those the index may hold."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w FROM unnest(%s::text[]) WITH ORDINALITY AS u(w, i) "
+            "WHERE numnode(to_tsquery('english', w || ':*')) > 0 ORDER BY i",
+            [words],
+        )
+        return [w for (w,) in cursor.fetchall()]
+
+
+def _above(field: str, minimum: float) -> Case:
+    """The annotation `field` where it is over `minimum`, else 0 (noise of short trigrams)."""
+    return Case(
+        When(**{f"{field}__gt": minimum}, then=F(field)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+
+
+def _sqlite_scores(
+    templates: QuerySet[ResponseTemplate], words: list[str], limit: int
+) -> list[tuple[int, str, float]]:
+    with connection.cursor() as cursor:
+        groups = []
+        for word in words:
+            terms = [f'"{word}"*']
+            if not _fts_matches(cursor, terms[0]):
+                terms += [f'"{term}"' for term in _fts_corrections(cursor, word)]
+            groups.append(" OR ".join(terms))
+        allowed_sql, allowed_params = templates.order_by().values("pk").query.sql_with_params()
+        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+        cursor.execute(
+            f"SELECT s.rowid, t.key, -bm25({FTS_TABLE}, {weights}) AS relevance "
+            f"FROM {FTS_TABLE} s JOIN {ResponseTemplate._meta.db_table} t ON t.id = s.rowid "
+            f"WHERE {FTS_TABLE} MATCH %s AND s.rowid IN ({allowed_sql}) "
+            "ORDER BY relevance DESC, t.key LIMIT %s",
+            [" OR ".join(f"({group})" for group in groups), *allowed_params, limit],
+        )
+        return [(pk, key, float(relevance)) for pk, key, relevance in cursor.fetchall()]
+
+
+def _fts_matches(cursor, term: str) -> bool:
+    cursor.execute(f"SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT 1", [term])
+    return cursor.fetchone() is not None
+
+
+def _fts_corrections(cursor, word: str) -> list[str]:
+    """Indexed terms (porter stems) close to a word that matches nothing as typed."""
+    cursor.execute(f"SELECT term FROM {FTS_TABLE}_vocab")
+    vocabulary = [term for (term,) in cursor.fetchall()]
+    return difflib.get_close_matches(
+        word, vocabulary, n=FTS_CORRECTIONS_PER_WORD, cutoff=FTS_CORRECTION_CUTOFF
+    )
