@@ -22,7 +22,8 @@ from assist.models import Conversation
 from templates_app.models import LOCALE_PATTERN
 
 Source = Conversation.LanguageSource
-OVERRIDES = (Source.HELPDESK.value, Source.AGENT.value)
+HELPDESK, AGENT = Source.HELPDESK.value, Source.AGENT.value
+OVERRIDES = (HELPDESK, AGENT)
 # Fewer letters than this is no evidence of a language, however sure the detector says it is.
 MIN_LETTERS = 8
 # The customer's latest text that detection reads: enough to decide, bounded in cost.

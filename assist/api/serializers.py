@@ -34,7 +34,12 @@ class ConversationSerializer(serializers.ModelSerializer):
             "status",
             "started_at",
             "ended_at",
+            # The customer's language (blank: not known yet) and who decided it: detected,
+            # helpdesk or agent (assist/languages.py).
+            "language",
+            "language_source",
         ]
+        read_only_fields = ["language", "language_source"]
 
 
 class ConversationDetailSerializer(ConversationSerializer):
@@ -62,6 +67,14 @@ class ConversationOpenSerializer(serializers.Serializer):
     customer_name = serializers.CharField(
         max_length=200, required=False, default="", allow_blank=True
     )
+    # The helpdesk's word on the customer's language (e.g. es, pt-BR): an override that
+    # detection never replaces. Absent: detected from the customer's messages.
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+
+
+class ConversationUpdateSerializer(serializers.Serializer):
+    # Blank hands the choice back to detection.
+    language = serializers.CharField(max_length=16, allow_blank=True)
 
 
 class ConversationFilterSerializer(serializers.Serializer):
@@ -117,3 +130,15 @@ class SuggestionFrameSerializer(serializers.Serializer):
     message = serializers.IntegerField()
     model_version = serializers.CharField(allow_null=True)
     items = SuggestionItemSerializer(many=True)
+    # The text's locale; `fallback`: the conversation's language has no text for this key, so
+    # this is the key's own (default-locale) text.
+    locale = serializers.CharField()
+    fallback = serializers.BooleanField()
+
+
+class LanguageSerializer(serializers.Serializer):
+    code = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)
+    # False: the conversation is in a language the serving model was not trained on.
+    in_model = serializers.BooleanField()
+    language = LanguageSerializer()

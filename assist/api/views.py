@@ -22,6 +22,7 @@ from assist.api.serializers import (
     ConversationFilterSerializer,
     ConversationOpenSerializer,
     ConversationSerializer,
+    ConversationUpdateSerializer,
     MessageInSerializer,
     ModelVersionSerializer,
     PickInSerializer,
@@ -30,6 +31,8 @@ from assist.api.serializers import (
     TemplateSerializer,
     TokenSerializer,
 )
+from assist.languages import HELPDESK
+from assist.live.languages import conversation_language_set
 from assist.live.messages import conversation_open, message_ingest
 from assist.live.picks import pick_record, pick_validate
 from assist.live.selectors import latest_suggestion, suggestion_frame
@@ -89,10 +92,15 @@ class ConversationList(generics.ListAPIView):
         """Open a conversation assigned to the calling agent, or return it if it exists."""
         require_role(request.user, AGENT)
         data = _valid(ConversationOpenSerializer, request)
+        language = data.pop("language", None)
         # require_role let only a signed-in agent through.
         conversation, created = conversation_open(agent=cast(User, request.user), **data)
         if conversation.assigned_agent_id != request.user.pk:
             raise PermissionDenied("This conversation is assigned to another agent.")
+        if language:
+            conversation = conversation_language_set(
+                conversation=conversation, language=language, source=HELPDESK
+            )
         return Response(ConversationSerializer(conversation).data, status=201 if created else 200)
 
     @extend_schema(
@@ -111,6 +119,8 @@ class ConversationList(generics.ListAPIView):
 
 
 class ConversationDetail(APIView):
+    parser_classes = PARSERS
+
     @extend_schema(
         parameters=[CONVERSATION_ID],
         responses=responses({200: ConversationDetailSerializer}, 404),
@@ -124,6 +134,20 @@ class ConversationDetail(APIView):
             .get(pk=conversation.pk)
         )
         return Response(ConversationDetailSerializer(conversation).data)
+
+    @extend_schema(
+        parameters=[CONVERSATION_ID],
+        request=ConversationUpdateSerializer,
+        responses=responses({200: ConversationSerializer}, 400, 404, 413, 415),
+    )
+    def patch(self, request: Request, conversation_id: int) -> Response:
+        """Set the conversation's language, as the helpdesk knows it (blank: detect it)."""
+        conversation = conversation_for_user(request.user, conversation_id, write=True)
+        data = _valid(ConversationUpdateSerializer, request)
+        conversation = conversation_language_set(
+            conversation=conversation, language=data["language"], source=HELPDESK
+        )
+        return Response(ConversationSerializer(conversation).data)
 
 
 class TemplateList(generics.ListAPIView):
