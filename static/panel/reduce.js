@@ -31,12 +31,15 @@ function withNames(conversation, info) {
     ...conversation,
     externalId: info.external_id ?? conversation.externalId,
     customerName: info.customer_name ?? conversation.customerName,
+    // {code, source, in_model}: the conversation's language (docs/protocol.md).
+    language: info.language ?? conversation.language ?? null,
   };
 }
 
 function applySuggestions(state, conversation, frame) {
   return {
     ...conversation,
+    language: frame.language ?? conversation.language ?? null,
     suggestions: frame,
     shownAt: null,
     picks: new Map(),
@@ -209,6 +212,14 @@ function onStatus(state, frame) {
 }
 
 function onError(state, frame) {
+/** The conversation's language changed (detected, or set by the helpdesk or an agent). */
+function onLanguage(state, frame) {
+  const key = String(frame.conversation);
+  const conversation = state.conversations.get(key);
+  if (!conversation || !frame.language) return state;
+  return withConversation(state, key, { ...conversation, language: frame.language });
+}
+
   if (!frame.client_id) return state;
   if (isRetriable(frame)) {
     // "Not now": the socket sends the frame again until it is acknowledged (protocol.js), so
@@ -408,3 +419,4 @@ export function reduce(state, event) {
   return next.effects === state.effects ? { ...next, effects: [] } : next;
 }
   ["undo_dismiss", onUndoDismiss],
+  ["language", onLanguage],

@@ -93,6 +93,49 @@ export function keyHelp() {
   return box;
 }
 
+// The languages an agent can choose; another code set by the helpdesk is shown as it is.
+const LANGUAGE_NAMES = {
+  en: "English",
+  es: "Spanish",
+  de: "German",
+  fr: "French",
+  it: "Italian",
+  pt: "Portuguese",
+  nl: "Dutch",
+};
+
+function languageName(code) {
+  return LANGUAGE_NAMES[code] ?? LANGUAGE_NAMES[code.split("-")[0]] ?? code;
+}
+
+/** The conversation's language selector ("Auto" while detection decides) and the note that the
+ * conversation is in a language the suggestion model was not trained on. */
+export function renderLanguage(dom, conversation, readOnly) {
+  const language = conversation?.language ?? null;
+  const code = language?.code ?? "";
+  const chosen = code && language.source !== "detected" ? code : "";
+  const select = dom.language;
+  select.hidden = !conversation;
+  select.disabled = readOnly;
+  const options = [["", code && !chosen ? `Auto: ${languageName(code)}` : "Language: auto"]];
+  for (const [value, name] of Object.entries(LANGUAGE_NAMES)) options.push([value, name]);
+  if (chosen && !(chosen in LANGUAGE_NAMES)) options.push([chosen, chosen]);
+  select.replaceChildren(
+    ...options.map(([value, name]) => {
+      const option = el("option", "", name);
+      option.value = value;
+      return option;
+    }),
+  );
+  select.value = chosen;
+  const outside = Boolean(code) && language.in_model === false;
+  dom.languageNote.hidden = !outside;
+  dom.languageNote.textContent = outside
+    ? `The customer writes ${languageName(code)}; the suggestion model was not trained on it, ` +
+      "so its ranking may be off. Search still works."
+    : "";
+}
+
 const FIELD_SOURCES = {
   conversation: "from the conversation",
   agent: "from your profile",
