@@ -121,15 +121,6 @@ class SuggestionItemSerializer(serializers.Serializer):
     probability = serializers.FloatField(allow_null=True)
     confident = serializers.BooleanField()
     already_sent = serializers.BooleanField()
-
-
-class SuggestionFrameSerializer(serializers.Serializer):
-    conversation = serializers.IntegerField()
-    suggestion = serializers.IntegerField()
-    seq = serializers.IntegerField()
-    message = serializers.IntegerField()
-    model_version = serializers.CharField(allow_null=True)
-    items = SuggestionItemSerializer(many=True)
     # The text's locale; `fallback`: the conversation's language has no text for this key, so
     # this is the key's own (default-locale) text.
     locale = serializers.CharField()
@@ -141,4 +132,13 @@ class LanguageSerializer(serializers.Serializer):
     source = serializers.CharField(allow_blank=True)
     # False: the conversation is in a language the serving model was not trained on.
     in_model = serializers.BooleanField()
+
+
+class SuggestionFrameSerializer(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    suggestion = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    message = serializers.IntegerField()
+    model_version = serializers.CharField(allow_null=True)
     language = LanguageSerializer()
+    items = SuggestionItemSerializer(many=True)

@@ -206,12 +206,6 @@ function onAck(state, frame) {
   return state;
 }
 
-function onStatus(state, frame) {
-  if (typeof frame.assist_available !== "boolean") return state;
-  return setAvailable(state, frame.assist_available);
-}
-
-function onError(state, frame) {
 /** The conversation's language changed (detected, or set by the helpdesk or an agent). */
 function onLanguage(state, frame) {
   const key = String(frame.conversation);
@@ -220,6 +214,12 @@ function onLanguage(state, frame) {
   return withConversation(state, key, { ...conversation, language: frame.language });
 }
 
+function onStatus(state, frame) {
+  if (typeof frame.assist_available !== "boolean") return state;
+  return setAvailable(state, frame.assist_available);
+}
+
+function onError(state, frame) {
   if (!frame.client_id) return state;
   if (isRetriable(frame)) {
     // "Not now": the socket sends the frame again until it is acknowledged (protocol.js), so
@@ -393,6 +393,7 @@ const HANDLERS = new Map([
   ["ready", onReady],
   ["state", onState],
   ["suggestions", onSuggestions],
+  ["language", onLanguage],
   ["search_results", onSearchResults],
   ["ack", onAck],
   ["status", onStatus],
@@ -419,4 +420,3 @@ export function reduce(state, event) {
   return next.effects === state.effects ? { ...next, effects: [] } : next;
 }
   ["undo_dismiss", onUndoDismiss],
-  ["language", onLanguage],
