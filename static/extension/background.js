@@ -18,6 +18,7 @@ const CONTENT_FILES = [
   "adapters/demo.js",
   "adapters/generic.js",
   "adapters/registry.js",
+  "adapters/reply.js",
   "content.js",
 ];
 const RETRY_MS = 5_000;
@@ -29,7 +30,8 @@ const tabs = new Map();
 const conversations = new Map();
 // backend conversation id -> Set of message ids already stored
 const stored = new Map();
-// backend conversation id -> {key, text}: the last template inserted, to tag the reply with
+// backend conversation id -> {key, text, pick}: the last template inserted; the next agent
+// reply stored carries its pick reference (docs/protocol.md), edited or not
 const lastPicks = new Map();
 // tabId -> the promise of the sync in progress, so one tab's messages go out in order
 const syncs = new Map();
@@ -121,9 +123,9 @@ async function sync(tabId, result) {
     for (const message of result.messages) {
       if (done.has(message.id)) continue;
       const body = { role: message.role, text: message.text, client_id: message.id };
-      const pick = lastPicks.get(conversation);
-      if (message.role === "agent" && pick && pick.text.trim() === message.text.trim()) {
-        body.template = pick.key; // the agent sent the inserted template as it was
+      const fields = replyFields(lastPicks.get(conversation), message);
+      if (fields) {
+        Object.assign(body, fields);
         lastPicks.delete(conversation);
       }
       await api(`/api/conversations/${conversation}/messages`, { method: "POST", body });
@@ -146,6 +148,16 @@ async function sync(tabId, result) {
   }
 }
 
+/** What a new message read from the page carries about the last insert, or null: an agent
+ * reply after a pick carries the pick (edited or not); without one (an older panel), only a
+ * reply that is exactly the inserted text names its template. */
+function replyFields(lastPick, message) {
+  if (message.role !== "agent" || !lastPick) return null;
+  if (lastPick.pick) return { pick: lastPick.pick };
+  if (lastPick.text.trim() === message.text.trim()) return { template: lastPick.key };
+  return null;
+}
+
 function queueSync(tabId, result) {
   const previous = syncs.get(tabId) ?? Promise.resolve();
   const next = previous.then(() => sync(tabId, result));
@@ -162,7 +174,7 @@ async function stateOf(tabId) {
   return tabs.get(tabId) ?? { status: "pending" };
 }
 
-async function insert({ tabId, conversation, key, text }) {
+async function insert({ tabId, conversation, key, text, pick }) {
   const state = tabs.get(tabId);
   if (!state || state.status === "none" || state.status === "unreadable") {
     return { ok: false, reason: "this tab shows no conversation the extension can read" };
@@ -171,11 +183,47 @@ async function insert({ tabId, conversation, key, text }) {
     return { ok: false, reason: "the tab shows another conversation now" };
   }
   const answer = await chrome.tabs
-    .sendMessage(tabId, { type: "assist:insert", text, key })
+    // The content script checks again that the page still shows this conversation.
+    .sendMessage(tabId, { type: "assist:insert", text, key, pick, externalId: state.externalId })
     .catch(() => ({ ok: false, reason: "the helpdesk tab is not reachable (reload it)" }));
-  if (answer?.ok && key) lastPicks.set(state.conversation, { key, text });
+  if (answer?.ok && key) lastPicks.set(state.conversation, { key, text, pick: pick ?? null });
   return answer ?? { ok: false, reason: "no answer from the helpdesk tab" };
 }
+
+/** The agent switched tabs in the panel: the helpdesk tab opens that conversation, where its
+ * adapter knows how (`switchTo`, docs/extension.md). */
+async function switchConversation({ tabId, conversation }) {
+  const state = tabs.get(tabId);
+  if (state?.conversation != null && String(state.conversation) === String(conversation)) {
+    return { ok: true };
+  }
+  let externalId = null;
+  for (const [key, id] of conversations) {
+    if (String(id) === String(conversation)) externalId = key.split("\u0000")[1];
+  }
+  if (externalId === null) {
+    try {
+      externalId = (await api(`/api/conversations/${Number(conversation)}`)).external_id;
+    } catch (error) {
+      return { ok: false, reason: explain(error) };
+    }
+  }
+  const answer = await chrome.tabs
+    .sendMessage(tabId, { type: "assist:switch", externalId })
+    .catch(() => null);
+  return answer ?? { ok: false, reason: "the helpdesk tab is not reachable (reload it)" };
+}
+
+// The keyboard shortcuts of manifest.json ("commands"), which work while the helpdesk tab has
+// the focus: the side panel hands them to the panel (keys.js, remoteCommand).
+chrome.commands.onCommand.addListener((command, tab) => {
+  if (command === "focus-panel" && tab?.id != null) {
+    chrome.sidePanel.open({ tabId: tab.id }).catch(() => {}); // a shortcut is a user gesture
+  }
+  chrome.runtime
+    .sendMessage({ type: "assist:command", command, tabId: tab?.id ?? null })
+    .catch(() => {}); // no side panel open: nothing to do
+});
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   const fromTab = sender.tab?.id;
@@ -193,6 +241,8 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
         return stateOf(message.tabId);
       case "assist:insert":
         return insert(message);
+      case "assist:switch":
+        return switchConversation(message);
       default:
         return undefined;
     }

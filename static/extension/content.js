@@ -2,6 +2,12 @@
 // background chose, reports it (the background sends new messages to the backend), and puts a
 // picked template into the reply box at the cursor. It never sends a reply on its own, never
 // sees the agent's token, and sends nothing when it cannot read the page.
+//
+// In the reply box (adapters/reply.js): an insert for another conversation than the page shows
+// is refused with a notice; a template goes in with a space beside the text around it and its
+// first unfilled [[field]] selected; Tab / Shift+Tab move between fields (plain text boxes);
+// and sending a reply that still holds one asks first, unless the page asks by itself
+// (`data-asks-before-unfilled` on its reply box).
 
 (() => {
   if (globalThis.__assistContentScript) return; // injected twice (manifest + registration)
@@ -28,13 +34,71 @@
     timer = setTimeout(() => report(), SETTLE_MS);
   }
 
-  function insert(text, key) {
+  const isTextBox = (box) => box instanceof HTMLTextAreaElement || box instanceof HTMLInputElement;
+  let approved = null; // the reply text the agent agreed to send with unfilled fields
+
+  /** A notice on the page itself, where the agent is looking. Text only. */
+  function notify(text) {
+    const note = document.createElement("div");
+    note.setAttribute("role", "alert");
+    note.dataset.assistNotice = "";
+    note.textContent = `Agent assist: ${text}`;
+    note.style.cssText =
+      "position:fixed;bottom:1rem;right:1rem;z-index:2147483647;max-width:24rem;" +
+      "padding:.6rem .8rem;background:#b42318;color:#fff;border-radius:6px;" +
+      "font:14px system-ui,sans-serif;box-shadow:0 2px 8px rgb(0 0 0 / 30%)";
+    document.body.append(note);
+    setTimeout(() => note.remove(), 6_000);
+  }
+
+  /** The reply's text before and after the cursor (all of it before, when the cursor is not in
+   * the box: insertAtCursor then appends). */
+  function textAround(box) {
+    if (isTextBox(box)) {
+      const start = box.selectionStart ?? box.value.length;
+      return [box.value.slice(0, start), box.value.slice(box.selectionEnd ?? start)];
+    }
+    const selection = document.getSelection();
+    if (!selection.rangeCount || !box.contains(selection.anchorNode)) return [box.innerText, ""];
+    const range = selection.getRangeAt(0);
+    const before = document.createRange();
+    before.selectNodeContents(box);
+    before.setEnd(range.startContainer, range.startOffset);
+    const after = document.createRange();
+    after.selectNodeContents(box);
+    after.setStart(range.endContainer, range.endOffset);
+    return [before.toString(), after.toString()];
+  }
+
+  function insert(text, key, pick, externalId) {
+    // The page may have switched chats since the background last read it: look again now.
+    if (externalId != null) {
+      const shown = A.readConversation(document, site, location);
+      if (shown.ok && shown.conversationId !== String(externalId)) {
+        const reason = "the helpdesk shows another conversation now";
+        notify(`not inserted: ${reason}.`);
+        return { ok: false, reason };
+      }
+    }
     const box = A.findReplyBox(document, site);
     if (!box) return { ok: false, reason: "cannot find the reply box on this page" };
-    if (!A.insertAtCursor(box, text)) return { ok: false, reason: "the reply box is not editable" };
+    const [before, after] = textAround(box);
+    const piece = A.separated(before, text, after);
+    if (!A.insertAtCursor(box, piece)) return { ok: false, reason: "the reply box is not editable" };
+    if (isTextBox(box)) {
+      // The first unfilled field of what went in, selected: the agent types its value.
+      const end = box.selectionEnd;
+      const field = A.nextField(box.value, end - piece.length, end - piece.length, 1);
+      if (field && field.start >= end - piece.length && field.end <= end) {
+        box.setSelectionRange(field.start, field.end);
+      }
+    }
     // Tells the helpdesk page which template went in (the demo records it with the reply).
     box.dispatchEvent(
-      new CustomEvent("assist:inserted", { bubbles: true, detail: JSON.stringify({ key, text }) }),
+      new CustomEvent("assist:inserted", {
+        bubbles: true,
+        detail: JSON.stringify({ key, text, pick }),
+      }),
     );
     return { ok: true };
   }
@@ -44,9 +108,72 @@
       report(true);
       sendResponse({ ok: Boolean(site) });
     } else if (message?.type === "assist:insert" && site) {
-      sendResponse(insert(String(message.text ?? ""), message.key ?? null));
+      const { text, key, pick, externalId } = message;
+      sendResponse(insert(String(text ?? ""), key ?? null, pick ?? null, externalId ?? null));
+    } else if (message?.type === "assist:switch" && site) {
+      sendResponse(A.switchConversation(document, site, String(message.externalId ?? "")));
     }
   });
+
+  /** Before a reply with an unfilled [[field]] goes: ask, and stop it unless the agent agrees. */
+  function guardSend(event, box) {
+    // A page that asks by itself says so on its reply box (the demo helpdesk does).
+    if (box.hasAttribute("data-asks-before-unfilled")) return;
+    const text = isTextBox(box) ? box.value : box.innerText;
+    const question = A.unfilledQuestion(text);
+    if (!question || approved === text) return;
+    // The browser's own dialog: modal, keyboard-driven, read by screen readers.
+    if (window.confirm(question)) {
+      approved = text; // the click's own submit must not ask again
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    box.focus();
+    const field = isTextBox(box) && A.nextField(box.value, 0, 0, 1);
+    if (field) box.setSelectionRange(field.start, field.end);
+  }
+
+  function replyBox() {
+    return site ? A.findReplyBox(document, site) : null;
+  }
+
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      const box = replyBox();
+      if (!box || event.target !== box || event.altKey || event.metaKey) return;
+      if (event.key === "Tab" && !event.ctrlKey && isTextBox(box)) {
+        const step = event.shiftKey ? -1 : 1;
+        const field = A.nextField(box.value, box.selectionStart, box.selectionEnd, step);
+        if (field) {
+          event.preventDefault();
+          box.setSelectionRange(field.start, field.end);
+        }
+      } else if (event.key === "Enter" && event.ctrlKey) {
+        guardSend(event, box);
+      }
+    },
+    true,
+  );
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const box = replyBox();
+      if (box && event.target.contains(box)) guardSend(event, box);
+    },
+    true,
+  );
+  document.addEventListener(
+    "click",
+    (event) => {
+      const box = replyBox();
+      const selector = site?.sendButton || "button[type=submit], input[type=submit]";
+      const button = box && event.target.closest?.(selector);
+      if (button && (site.sendButton || button.form?.contains(box))) guardSend(event, box);
+    },
+    true,
+  );
 
   async function start() {
     const answer = await chrome.runtime.sendMessage({ type: "assist:hello", url: location.href });

@@ -79,7 +79,14 @@ function onFrameMessage(event) {
   if (event.source !== frame.contentWindow) return;
   if (event.origin !== new URL(settings.backendUrl).origin) return;
   const data = event.data;
-  if (data?.type === "assist:panel-ready") {
+  if (data?.type === "assist:active" && data.conversation != null) {
+    // The agent switched tabs in the panel: the helpdesk shows that chat too, where it can.
+    chrome.runtime
+      .sendMessage({ type: "assist:switch", tabId, conversation: data.conversation })
+      .then((answer) => {
+        if (!answer?.ok) result(`The helpdesk did not switch: ${answer?.reason ?? "no answer"}.`);
+      });
+  } else if (data?.type === "assist:panel-ready") {
     frame.contentWindow.postMessage({ type: "assist:auth", token: settings.token }, event.origin);
   } else if (data?.type === "assist:pick" && typeof data.text === "string") {
     chrome.runtime
@@ -89,6 +96,7 @@ function onFrameMessage(event) {
         conversation: data.conversation,
         key: data.key,
         text: data.text,
+        pick: data.pick ?? null,
       })
       .then((answer) =>
         answer?.ok
@@ -96,6 +104,18 @@ function onFrameMessage(event) {
           : result(`Not inserted: ${answer?.reason ?? "no answer"}.`, "error"),
       );
   }
+}
+
+/** A keyboard shortcut pressed in the helpdesk tab (manifest.json "commands"), for the panel. */
+function passCommand(command) {
+  const frame = byId("panel");
+  if (frame.hidden || !frame.contentWindow || typeof command !== "string") return;
+  if (command === "focus-panel") {
+    window.focus();
+    frame.focus();
+  }
+  const origin = new URL(settings.backendUrl).origin;
+  frame.contentWindow.postMessage({ type: "assist:command", command }, origin);
 }
 
 async function main() {
@@ -109,6 +129,9 @@ async function main() {
   window.addEventListener("message", onFrameMessage);
   chrome.runtime.onMessage.addListener((message) => {
     if (message?.type === "assist:tab-state" && message.tabId === tabId) render(message.state);
+    if (message?.type === "assist:command" && (message.tabId ?? tabId) === tabId) {
+      passCommand(message.command);
+    }
     if (message?.type === "assist:active-tab" && !pinnedTab && message.windowId === windowId) {
       follow(message.tabId);
     }

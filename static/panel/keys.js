@@ -98,6 +98,7 @@ function searchKey(key) {
 export const KEY_HELP = [
   ["1 – 5", "insert that suggestion into the reply box"],
   ["Alt+1 – Alt+5", "the same from the helpdesk page, typing in the reply box"],
+  ["Alt+Shift+1 – 5", "the same, on Linux and ChromeOS (where Alt+1 switches tabs)"],
   ["Alt+Shift+S", "from the helpdesk page: focus the panel"],
   ["↑ ↓ then Enter", "choose a suggestion and insert it"],
   ["Esc", "dismiss the suggestions (u brings them back)"],
@@ -112,13 +113,15 @@ export const KEY_HELP = [
 // The commands a helpdesk page can send the panel: the extension's command names (manifest.json).
 export const REMOTE_COMMANDS = ["pick-1", "pick-2", "pick-3", "pick-4", "pick-5", "focus-panel"];
 
-/** The remote command a keydown on the helpdesk page stands for, or null: Alt+1…Alt+5 and
- * Alt+Shift+S. Read from `code` (the physical key), because Alt+digit types another character
+/** The remote command a keydown on the helpdesk page stands for, or null: Alt+1…Alt+5 (also
+ * with Shift) and Alt+Shift+S. Read from `code` (the physical key), because Alt+digit types another character
  * on some layouts (macOS's Option+1 is ¡). */
 export function helpdeskShortcut({ altKey, shiftKey, ctrlKey, metaKey, code }) {
   if (!altKey || ctrlKey || metaKey) return null;
+  // With or without Shift: on Linux and ChromeOS, where Alt+1…8 switch the browser's tabs, the
+  // extension's shortcuts are Alt+Shift+1…3 (manifest.json), and the same keys work here.
   const digit = /^(?:Digit|Numpad)([1-5])$/.exec(code ?? "");
-  if (digit && !shiftKey) return `pick-${digit[1]}`;
+  if (digit) return `pick-${digit[1]}`;
   return shiftKey && code === "KeyS" ? "focus-panel" : null;
 }
 

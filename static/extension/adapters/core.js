@@ -184,6 +184,24 @@
     return false;
   };
 
+  /** Opens conversation `externalId` in the page, where the site says how (`switchTo`):
+   * {selector} with `{id}` (the link to click) or {url} with `{id}` (the page to open).
+   * Returns {ok} or {ok: false, reason}. */
+  A.switchConversation = (document, config, externalId) => {
+    const spec = config.switchTo;
+    if (!spec) return { ok: false, reason: "this helpdesk cannot be switched from the panel" };
+    const id = String(externalId);
+    if (spec.url) {
+      document.defaultView.location.assign(spec.url.replaceAll("{id}", encodeURIComponent(id)));
+      return { ok: true };
+    }
+    const escaped = id.replace(/["\\]/g, "\\$&");
+    const link = select(document, spec.selector.replaceAll("{id}", escaped), "switchTo");
+    if (!link) return { ok: false, reason: `the helpdesk does not list conversation ${id}` };
+    link.click();
+    return { ok: true };
+  };
+
   const REQUIRED = ["conversationId", "messageList", "message", "replyBox"];
 
   /** What is wrong with a site configuration (an empty list when nothing is). */

@@ -17,6 +17,8 @@
     text: ".hd-text",
     messageId: { attribute: "data-message-id" },
     replyBox: "#hd-reply",
+    // The panel's tab switch opens that chat: the inbox link for the external id.
+    switchTo: { selector: '.hd-inbox-list a[data-external-id="{id}"]' },
   });
 
   /** The demo helpdesk's pages on `backendUrl` (the agent side only, not the customer's). */
