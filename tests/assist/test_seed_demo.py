@@ -7,7 +7,7 @@ from django.test import RequestFactory, override_settings
 
 from assist.models import Conversation, Message
 from assist.roles import user_roles
-from templates_app.models import ResponseTemplate
+from templates_app.models import ResponseTemplate, TemplateVariant
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +29,10 @@ def test_seeds_users_catalog_and_conversations_and_is_idempotent():
     assert counts[1] == 40
     assert Message.objects.filter(role="agent", template__isnull=False).exists()
     assert "alice / alice-demo" in output
+    # Spanish and German texts of the most used templates (assist/demo/catalog_variants.csv).
+    variants = TemplateVariant.objects.count()
+    assert TemplateVariant.objects.filter(locale="es").count() >= 15
+    assert TemplateVariant.objects.filter(locale="de").count() >= 15
 
     seed()
     assert (
@@ -36,6 +40,7 @@ def test_seeds_users_catalog_and_conversations_and_is_idempotent():
         Conversation.objects.count(),
         Message.objects.count(),
     ) == counts
+    assert TemplateVariant.objects.count() == variants
 
 
 def test_demo_logins_work_and_carry_their_roles():

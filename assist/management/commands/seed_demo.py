@@ -34,6 +34,7 @@ DEMO_USERS = [
 ]
 DEMO_AGENTS = [user[0] for user in DEMO_USERS if user[4] == AGENT]
 OPEN_CONVERSATIONS_PER_AGENT = 4
+VARIANTS_PATH = CATALOG_PATH.with_name("catalog_variants.csv")
 
 
 def demo_logins() -> list[str]:
@@ -66,9 +67,14 @@ class Command(BaseCommand):
             self._users()
             with CATALOG_PATH.open(encoding="utf-8", newline="") as stream:
                 catalog = catalog_import(rows=parse_catalog_csv(stream))
+            # Spanish and German texts of the most used templates (a key's rows in other
+            # locales are its variants: templates_app/catalog_csv.py).
+            with VARIANTS_PATH.open(encoding="utf-8", newline="") as stream:
+                variants = catalog_import(rows=parse_catalog_csv(stream))
         self.stdout.write(
             f"catalog: {catalog.created} created, {catalog.updated} updated, "
-            f"{catalog.unchanged} unchanged"
+            f"{catalog.unchanged} unchanged; texts in other locales: {variants.created} created, "
+            f"{variants.updated} updated, {variants.unchanged} unchanged"
         )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "demo.jsonl"
