@@ -9,14 +9,22 @@ What is said lives in ``phrasings/`` beside this file; this module holds how a c
 is put together:
 
 - ``scenarios.json``: for each template key the customer can raise, the ``phrasings`` of the
-  issue, and optionally the ``related`` issues that tend to follow it, the ``amounts`` its
+  issue, and optionally the ``related`` issues that tend to follow it, the ``follow_ups`` (short
+  questions that raise it only right after a related topic), the ``amounts`` its
   {amount} takes when that is a fee or limit rather than the customer's payment, the ``days``
   range ([lowest, highest]) of its {days}, and ``future_date`` when its {date} lies ahead.
   Slots in braces in the phrasings are filled per conversation: {amount} {merchant} {date}
   {last4} {country} {card} {fx} {bank} {recipient} {phone} {company}.
-- ``turns.json``: the rest of the customer's lines (hellos, identity replies, thanks, typo
-  swaps), the agent's free-text lines, and the follow-up questions answered in free text, each
-  with the categories it ``suits`` (category names or ``category_groups``; empty: any).
+- ``turns.json``: the rest of the customer's lines (hellos, identity replies, thanks, the ways
+  of saying they are done or of bringing up another problem, typo swaps), the agent's free-text
+  lines, and the follow-up questions answered in free text, each with the categories it
+  ``suits`` (category names or ``category_groups``; empty: any).
+
+A conversation is shaped like a real chat: an optional hello and greeting, then one to three
+topics (a new problem added after the agent's answer, a follow-up that leads to a related
+template, or another problem given in reply to "anything else?"), follow-up questions answered
+in free text, identity or card checks where a topic needs them, and a closing template only
+after the customer has said they are done; many chats just stop after the last answer.
 - ``people.json``: agent and customer names. ``slots.json``: the values slots are drawn from.
 
 Order within the files matters: the same seed gives the same conversations only for the same
@@ -43,7 +51,7 @@ from typing import Any
 COMPANY_NAME = "Northwind Bank"
 CATALOG_PATH = Path(__file__).with_name("catalog.csv")
 PHRASINGS_DIR = Path(__file__).with_name("phrasings")
-MAX_TURNS = 8
+MAX_TURNS = 16
 PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 CHANNELS = ["chat", "chat", "chat", "chat", "app", "app", "email"]
 
@@ -59,9 +67,14 @@ TURNS: dict[str, Any] = _phrasings("turns")
 
 _SCENARIOS: dict[str, dict[str, Any]] = _phrasings("scenarios")
 SCENARIOS: dict[str, list[str]] = {key: s["phrasings"] for key, s in _SCENARIOS.items()}
-# Which second issue tends to follow which first one (besides random ones).
+# Which issue tends to follow which (besides unrelated ones the customer adds).
 RELATED: dict[str, list[str]] = {
     key: s["related"] for key, s in _SCENARIOS.items() if "related" in s
+}
+# Short follow-up questions that raise a topic only after a related one ("Can I get it any
+# quicker?" after a card replacement): they lean on the conversation for their meaning.
+FOLLOW_UPS: dict[str, list[str]] = {
+    key: s["follow_ups"] for key, s in _SCENARIOS.items() if "follow_ups" in s
 }
 # Templates whose {amount} is a fee or limit rather than the customer's payment.
 AMOUNT_OVERRIDES: dict[str, list[str]] = {
@@ -105,6 +118,13 @@ CARD_CHECK_PREFIXES = (
     "card_delivery.activation",
 )
 REFERENCE_CATEGORIES = {"disputes", "fraud", "escalation", "transfers", "refunds"}
+# The agent's last message after the customer has said they are done.
+ENDING_CLOSINGS = [
+    "closing.standard",
+    "closing.resolved",
+    "closing.follow_up_email",
+    "closing.survey",
+]
 
 
 def load_catalog(catalog_path: Path | None = None) -> list[dict[str, str]]:
@@ -282,15 +302,85 @@ class _Conversation:
         }
 
 
+# How the customer raises a topic: the first issue of the chat; the specific issue after a vague
+# opener ("I need help") and the agent's request for details; a topic that follows from the
+# previous one (a short follow-up question where the scenario has them); a new problem added
+# right after the agent's answer; a new problem given in reply to "anything else?".
+FIRST, SPECIFIC, RELATED_TOPIC, ADDED, AFTER_ANYTHING_ELSE = (
+    "first",
+    "specific",
+    "related",
+    "added",
+    "after-anything-else",
+)
+# How the chat ends: the customer says it is over and the agent closes; the customer thanks,
+# the agent asks whether there is anything else (closing.standard), and the customer may say
+# no; or the customer simply stops writing after the answer (no closing).
+END_SIGNAL, END_THANKS, END_SILENT = "signal", "thanks", "silent"
+
+
 def _issue_text(rng: random.Random, key: str) -> str:
     return rng.choice(SCENARIOS[key])
+
+
+def _with_prefix(prefix: str, text: str) -> str:
+    """``prefix + text``, lowercasing the text's first letter after a prefix that runs on."""
+    if prefix and prefix[-2] not in ".:" and text[1:2].islower():
+        text = text[0].lower() + text[1:]
+    return prefix + text
+
+
+def _plan_topics(rng: random.Random, keys: list[str]) -> list[dict[str, Any]]:
+    """The topics of one chat in order, each with how it is raised and what happens around it."""
+    main = rng.choice(keys)
+    count = rng.choices([1, 2, 3], weights=[35, 45, 20])[0]
+    topics = [{"key": main, "raised": FIRST}]
+    if main == "general.need_more_info":
+        specific = rng.choice([k for k in keys if k != main])
+        topics.append({"key": specific, "raised": SPECIFIC})
+        count += 1
+    while len(topics) < count:
+        used = {t["key"] for t in topics}
+        related = [k for k in RELATED.get(topics[-1]["key"], []) if k not in used]
+        if related and rng.random() < 0.5:
+            topics.append({"key": rng.choice(related), "raised": RELATED_TOPIC})
+            continue
+        key = rng.choice([k for k in keys if k not in used and k != "general.need_more_info"])
+        raised = rng.choices([ADDED, AFTER_ANYTHING_ELSE], weights=[65, 35])[0]
+        topics.append({"key": key, "raised": raised})
+    identity_checked = card_checked = False
+    for index, topic in enumerate(topics):
+        key, check = topic["key"], None
+        if key == "general.need_more_info":
+            check = None
+        elif key.startswith(IDENTITY_CHECK_PREFIXES) and not identity_checked:
+            check = "identity" if rng.random() < 0.45 else None
+        elif key.startswith(CARD_CHECK_PREFIXES) and not card_checked:
+            check = "card" if rng.random() < 0.3 else None
+        identity_checked |= check == "identity"
+        card_checked |= check == "card"
+        topic["check"] = check
+        topic["failed"] = check == "identity" and rng.random() < 0.15
+        topic["hold"] = check is None and key != "general.need_more_info" and rng.random() < 0.18
+        topic["clarify"] = key != "general.need_more_info" and rng.random() < 0.22
+        if topic["failed"]:  # the chat ends there
+            return topics[: index + 1]
+    return topics
+
+
+def _topic_turns(topic: dict[str, Any]) -> int:
+    n = 3 if topic["raised"] == AFTER_ANYTHING_ELSE else 1  # thanks, "anything else?", the issue
+    n += 2 if topic["check"] else 0
+    if topic["failed"]:
+        return n + 1
+    return n + (2 if topic["hold"] else 0) + 1 + (2 if topic["clarify"] else 0)
 
 
 def _build(
     rng: random.Random, bodies: dict[str, str], keys: list[str], number: int
 ) -> dict[str, Any]:
     conv = _Conversation(rng, bodies, number)
-    main = rng.choice(keys)
+    topics = _plan_topics(rng, keys)
 
     # Plan the optional parts first, then drop some if the conversation would be too long.
     opener = rng.choices(["hello", "greet", "none"], weights=[40, 35, 25])[0]
@@ -302,36 +392,36 @@ def _build(
             weights=[60, 12, 15, 13],
         )[0]
     )
-    check = None
-    if main.startswith(IDENTITY_CHECK_PREFIXES) and rng.random() < 0.45:
-        check = "identity"
-    elif main.startswith(CARD_CHECK_PREFIXES) and rng.random() < 0.3:
-        check = "card"
-    hold = check is None and rng.random() < 0.22
-    failed = check == "identity" and rng.random() < 0.15
-    follow = rng.choices(["second", "clarify", "thanks", "none"], weights=[37, 27, 24, 12])[0]
-    if main == "general.need_more_info":
-        follow = "specific"
-    closing = rng.random() < 0.8
+    ending = rng.choices([END_SIGNAL, END_THANKS, END_SILENT], weights=[50, 30, 20])[0]
+    says_no_more = rng.random() < 0.5  # after "anything else?" at the end
+    final_closing = rng.random() < 0.5  # after that "no"
 
     def length() -> int:
-        n = 2 + (2 if opener == "hello" else 1 if opener == "greet" else 0)
-        n += 2 if check else 0
-        n += 2 if hold else 0
-        n += 0 if failed else {"second": 2, "clarify": 2, "specific": 2, "thanks": 1}.get(follow, 0)
-        return n + (1 if closing else 0)
+        n = {"hello": 2, "greet": 1}.get(opener, 0) + sum(_topic_turns(t) for t in topics)
+        if any(t["failed"] for t in topics):
+            return n
+        if ending == END_SIGNAL:
+            return n + 2
+        if ending == END_THANKS:
+            return n + 2 + (1 + final_closing if says_no_more else 0)
+        return n
 
-    for drop in ("hold", "opener", "check", "closing"):
-        if length() <= MAX_TURNS:
-            break
-        if drop == "hold":
-            hold = False
-        elif drop == "opener":
-            opener = "greet"
-        elif drop == "check":
-            check, failed = None, False
-        else:
-            closing = False
+    for drop in ("hold", "clarify", "opener", "check", "topic", "no_more"):
+        while length() > MAX_TURNS:
+            if drop in ("hold", "clarify", "check"):
+                planned = [t for t in topics if t[drop]]
+                if not planned:
+                    break
+                planned[-1][drop] = None if drop == "check" else False
+                planned[-1]["failed"] &= drop != "check"
+            elif drop == "opener" and opener != "none":
+                opener = "greet" if opener == "hello" else "none"
+            elif drop == "topic" and len(topics) > 1:
+                topics.pop()
+            elif drop == "no_more" and says_no_more:
+                says_no_more = False
+            else:
+                break
 
     # Opening.
     if opener == "hello":
@@ -344,72 +434,61 @@ def _build(
     if opener != "none":
         conv.agent_template(greeting)
 
-    # The issue.
-    conv.prepare(main)
-    conv.customer(_issue_text(rng, main))
-    if check == "identity":
-        conv.agent_template("verification.identity_check")
-        conv.customer(rng.choice(TURNS["identity_replies"]))
-        if failed:
-            conv.agent_template("verification.failed")
-            if closing:
-                conv.agent_template("closing.standard")
-            return conv.to_dict()
-    elif check == "card":
-        conv.agent_template("verification.card_last4")
-        conv.customer(rng.choice(TURNS["card_check_replies"]))
-    if hold:
-        conv.agent_free(rng.choice(TURNS["agent_holds"]))
-        conv.customer(rng.choice(TURNS["customer_acks"]))
-    conv.agent_template(main)
-
-    # Follow-up.
-    second = None
-    if follow in ("second", "specific"):
-        related = RELATED.get(main, [])
-        if follow == "second" and related and rng.random() < 0.6:
-            second = rng.choice(related)
-        else:
-            second = rng.choice([k for k in keys if k not in (main, "general.need_more_info")])
-        conv.prepare(second, fresh=True)
-        text = _issue_text(rng, second)
-        if follow == "second":
-            prefix = rng.choice(TURNS["second_issue_prefixes"])
-            if prefix and prefix[-2] not in ".:" and text[1:2].islower():
-                text = text[0].lower() + text[1:]
-            text = prefix + text
+    # The topics, one after the other.
+    for topic in topics:
+        key, raised = topic["key"], topic["raised"]
+        conv.prepare(key, fresh=raised in (ADDED, AFTER_ANYTHING_ELSE))
+        text = _issue_text(rng, key)
+        if raised == RELATED_TOPIC:
+            if key in FOLLOW_UPS and rng.random() < 0.7:
+                text = rng.choice(FOLLOW_UPS[key])
+            elif rng.random() < 0.5:
+                text = _with_prefix(rng.choice(TURNS["second_issue_prefixes"]), text)
+        elif raised == ADDED:
+            text = _with_prefix(rng.choice(TURNS["second_issue_prefixes"]), text)
+        elif raised == AFTER_ANYTHING_ELSE:
+            conv.customer(rng.choice(TURNS["customer_thanks"]))
+            conv.agent_template("closing.standard")
+            text = _with_prefix(rng.choice(TURNS["anything_else_prefixes"]), text)
         conv.customer(text)
-        conv.agent_template(second)
-    elif follow == "clarify":
-        category = main.split(".")[0]
-        question, answers, _ = rng.choice(
-            [c for c in CLARIFICATIONS if not c[2] or category in c[2]]
-        )
-        conv.customer(question)
-        conv.agent_free(rng.choice(answers))
-    elif follow == "thanks":
-        conv.customer(rng.choice(TURNS["customer_thanks"]))
+        if topic["check"] == "identity":
+            conv.agent_template("verification.identity_check")
+            conv.customer(rng.choice(TURNS["identity_replies"]))
+            if topic["failed"]:
+                # The chat ends here: the agent cannot go on, and the customer leaves.
+                conv.agent_template("verification.failed")
+                return conv.to_dict()
+        elif topic["check"] == "card":
+            conv.agent_template("verification.card_last4")
+            conv.customer(rng.choice(TURNS["card_check_replies"]))
+        if topic["hold"]:
+            conv.agent_free(rng.choice(TURNS["agent_holds"]))
+            conv.customer(rng.choice(TURNS["customer_acks"]))
+        conv.agent_template(key)
+        if topic["clarify"]:
+            category = key.split(".")[0]
+            question, answers, _ = rng.choice(
+                [c for c in CLARIFICATIONS if not c[2] or category in c[2]]
+            )
+            conv.customer(question)
+            conv.agent_free(rng.choice(answers))
 
-    # Closing.
-    if closing:
-        categories = {main.split(".")[0]} | ({second.split(".")[0]} if second else set())
-        if follow == "thanks":
-            weights = [30, 50, 0, 20]
-        elif categories & REFERENCE_CATEGORIES or conv.channel == "email":
-            weights = [35, 15, 35, 15]
+    # The end: a closing template only after the customer has said they are done.
+    if ending == END_SIGNAL:
+        conv.customer(rng.choice(TURNS["customer_endings"]))
+        categories = {t["key"].split(".")[0] for t in topics}
+        if categories & REFERENCE_CATEGORIES or conv.channel == "email":
+            weights = [20, 25, 35, 20]
         else:
-            weights = [55, 15, 10, 20]
-        conv.agent_template(
-            rng.choices(
-                [
-                    "closing.standard",
-                    "closing.resolved",
-                    "closing.follow_up_email",
-                    "closing.survey",
-                ],
-                weights=weights,
-            )[0]
-        )
+            weights = [25, 40, 5, 30]
+        conv.agent_template(rng.choices(ENDING_CLOSINGS, weights=weights)[0])
+    elif ending == END_THANKS:
+        conv.customer(rng.choice(TURNS["customer_thanks"]))
+        conv.agent_template("closing.standard")
+        if says_no_more:
+            conv.customer(rng.choice(TURNS["customer_no_more"]))
+            if final_closing:
+                conv.agent_template(rng.choice(["closing.survey", "closing.resolved"]))
     return conv.to_dict()
 
 

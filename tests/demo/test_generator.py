@@ -15,6 +15,7 @@ import random
 import re
 import subprocess
 import sys
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ def test_interchange_format(conversations):
         assert isinstance(conv["customer_name"], str) and conv["customer_name"]
         assert conv["channel"] in {"chat", "app", "email"}
         turns = conv["turns"]
-        assert 2 <= len(turns) <= 8, conv["id"]
+        assert 2 <= len(turns) <= gen.MAX_TURNS <= 16, conv["id"]
         roles = {t["role"] for t in turns}
         assert roles <= {"customer", "agent"}
         assert {"customer", "agent"} <= roles, conv["id"]
@@ -225,7 +226,7 @@ def test_scenario_phrasings(catalog):
         assert len(phrasings) >= 5, key
         assert len(set(phrasings)) == len(phrasings), key
     # A misspelt field in scenarios.json would be ignored without a word.
-    fields = {"phrasings", "related", "amounts", "days", "future_date"}
+    fields = {"phrasings", "related", "follow_ups", "amounts", "days", "future_date"}
     for key, entry in gen._SCENARIOS.items():
         assert set(entry) <= fields, (key, set(entry) - fields)
     for key, (lowest, highest) in gen.DAYS_RANGE.items():
@@ -237,6 +238,7 @@ def test_phrasing_slots_are_ones_the_generator_fills():
     # conversations that happen to draw that phrasing; check every phrasing instead.
     slots = set(gen._Conversation(random.Random(0), {}, 1).customer_slots)
     texts = [text for phrasings in gen.SCENARIOS.values() for text in phrasings]
+    texts += [text for phrasings in gen.FOLLOW_UPS.values() for text in phrasings]
     texts += [text for value in gen.TURNS.values() if isinstance(value, list) for text in value]
     texts = [text for text in texts if isinstance(text, str)]
     texts += [text for question, answers, _ in gen.CLARIFICATIONS for text in [question, *answers]]
@@ -289,3 +291,103 @@ def test_cli_writes_file_without_importing_assist(tmp_path):
     assert "wrote 12 conversations" in result.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows == gen.generate_conversations(12, seed=4)
+
+
+# --- the shape of a real chat ------------------------------------------------------------------
+
+TOPIC_FREE = ("greeting.", "closing.", "verification.identity_check", "verification.card_last4")
+
+
+def _topics(conv: dict) -> list[str]:
+    """The distinct templates that answer the customer's problems, in the order answered."""
+    keys: list[str] = []
+    for turn in conv["turns"]:
+        key = turn.get("template")
+        if key and not key.startswith(TOPIC_FREE) and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def test_chats_have_several_topics(conversations):
+    counts = [len(_topics(c)) for c in conversations]
+    assert sum(n >= 2 for n in counts) >= 0.4 * len(counts)
+    assert sum(n >= 3 for n in counts) >= 0.08 * len(counts)
+    assert sum(n == 1 for n in counts) >= 0.2 * len(counts)
+
+
+def test_customers_add_a_problem_after_the_answer(conversations):
+    # Agent answers topic A, the customer's next message raises topic B, the agent answers B.
+    added = followed_up = after_anything_else = 0
+    for conv in conversations:
+        turns = conv["turns"]
+        for i in range(2, len(turns)):
+            before, ask, answer = turns[i - 2], turns[i - 1], turns[i]
+            if not (before["role"] == "agent" and ask["role"] == "customer"):
+                continue
+            if answer.get("template") not in _topics(conv)[1:]:
+                continue
+            if before.get("template") in _topics(conv):
+                added += 1
+                follow_ups = gen.FOLLOW_UPS.get(answer["template"], [])
+                followed_up += any(
+                    ask["text"].lower().startswith(f.split("{")[0].lower()[:20]) for f in follow_ups
+                )
+            elif before.get("template") == "closing.standard":
+                after_anything_else += 1
+    assert added >= 0.2 * len(conversations)
+    assert followed_up >= 10
+    assert after_anything_else >= 10
+
+
+def _plain(text: str) -> str:
+    text = text.lower().rstrip(".!")
+    for word, short in gen.TURNS["typo_swaps"]:
+        text = re.sub(rf"\b{short}\b", word, text)
+    return text
+
+
+def test_closings_only_after_the_customer_signals_the_end(conversations):
+    signals = {
+        _plain(text)
+        for name in ("customer_thanks", "customer_endings", "customer_no_more")
+        for text in gen.TURNS[name]
+    }
+    closings = silent = 0
+    for conv in conversations:
+        turns = conv["turns"]
+        for i, turn in enumerate(turns):
+            if (turn.get("template") or "").startswith("closing."):
+                closings += 1
+                previous = turns[i - 1]
+                assert previous["role"] == "customer", conv["id"]
+                # The customer's line, give or take the generator's typos and lowercasing.
+                said = _plain(previous["text"])
+                assert max(SequenceMatcher(None, said, s).ratio() for s in signals) >= 0.8, (
+                    conv["id"],
+                    previous["text"],
+                )
+        last = turns[-1]
+        silent += last["role"] == "agent" and not (last.get("template") or "").startswith(
+            ("closing.", "verification.failed")
+        )
+    assert closings >= 0.5 * len(conversations)
+    assert silent >= 0.1 * len(conversations)  # many chats just stop after the last answer
+
+
+def test_follow_up_questions_are_asked(conversations):
+    questions = {q for q, _, _ in gen.CLARIFICATIONS}
+    asked = sum(
+        1
+        for c in conversations
+        for t in c["turns"]
+        if t["role"] == "customer" and t["text"] in questions
+    )
+    assert asked >= 0.15 * len(conversations)
+
+
+def test_follow_ups_raise_only_related_topics(catalog):
+    related = {key for keys in gen.RELATED.values() for key in keys}
+    keys = {row["key"] for row in catalog}
+    for key, phrasings in gen.FOLLOW_UPS.items():
+        assert key in related and key in keys, key
+        assert len(phrasings) >= 2 and len(set(phrasings)) == len(phrasings), key
