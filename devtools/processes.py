@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,15 +81,18 @@ def celery_worker(
     name: str = "w1",
     concurrency: int = 1,
     app: str = "config.celery_app",
+    on_host: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen]:
     """A Celery worker on the inference and default queues, as `manage.py serve` starts it.
 
     `app` is the Celery app module (the fault drills give theirs); the log is in LIVE_LOG_DIR.
+    `on_host` is a command prefix that runs it elsewhere (the multi-host drill's
+    `ip netns exec ...`).
     """
     log = open(Path(env.get("LIVE_LOG_DIR", "/tmp")) / f"worker-{name}.log", "w+")  # noqa: SIM115
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", app, "worker",
+            *on_host, sys.executable, "-m", "celery", "-A", app, "worker",
             "--queues", "inference,default", "--concurrency", str(concurrency),
             "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
             "--without-mingle", "--without-heartbeat",
@@ -113,15 +116,25 @@ def celery_worker(
 
 
 @contextmanager
-def asgi_server(env: dict[str, str], port: int, *, log: Path | None = None) -> Iterator[str]:
-    """uvicorn as `manage.py serve` starts it; its output goes to `log` (appended) if given."""
+def asgi_server(
+    env: dict[str, str],
+    port: int,
+    *,
+    log: Path | None = None,
+    host: str = "127.0.0.1",
+    on_host: Sequence[str] = (),
+) -> Iterator[str]:
+    """uvicorn as `manage.py serve` starts it; its output goes to `log` (appended) if given.
+
+    `host` is the address it listens on; `on_host` a command prefix that runs it elsewhere.
+    """
     out = open(log, "a") if log else None  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+        [*on_host, sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", host,
          "--port", str(port), "--no-access-log", *uvicorn_limits()],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
 
     def up() -> bool:
         if process.poll() is not None:

@@ -32,19 +32,30 @@ class PrivateRedis:
     """A redis-server of the test's own on a free loopback port, which it may kill and restart
     (never the shared one)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self, workdir: Path, bind: tuple[str, ...] = ("127.0.0.1",), password: str = ""
+    ) -> None:
         self.port = free_port()
         self.workdir = workdir
+        # Redis refuses other hosts without a password (protected mode), as it should.
+        self.bind, self.password = bind, password
         self.process: subprocess.Popen | None = None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.url = self.url_at("127.0.0.1")
+
+    def url_at(self, address: str) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{address}:{self.port}/0"
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir)],
+            ["redis-server", "--port", str(self.port), "--bind", *self.bind, "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir),
+             *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(
+            port=self.port, password=self.password or None, socket_connect_timeout=0.5
+        )
         wait_for(lambda: self._ping(client), timeout=15, what="the private Redis")
 
     def kill(self) -> None:
@@ -156,17 +167,18 @@ class Panel:
 
 
 class TcpProxy:
-    """127.0.0.1:port → target, with a switch."""
+    """host:port → target, with a switch."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
         self.target = target
+        self.host = host
         self.port = free_port()
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
 
     def start(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = socket.create_server((self.host, self.port))
         threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
 
     def cut(self) -> None:
