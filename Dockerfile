@@ -25,10 +25,11 @@ COPY . .
 # one that never reaches a running container.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 
-# A non-root user owns only what the app writes: the local model cache and the var/ folder.
+# A non-root user owns only what the app writes: var/ (its model cache) and /artifacts (the
+# shared artifact volume's mount point, whose ownership a new named volume takes from here).
 RUN useradd --create-home --uid 10001 app \
-    && mkdir -p /app/var/models /app/var/model-cache \
-    && chown -R app:app /app/var
+    && mkdir -p /app/var/model-cache /artifacts \
+    && chown -R app:app /app/var /artifacts
 USER 10001
 
 EXPOSE 8000
