@@ -4,6 +4,7 @@
 import { el } from "./dom.js";
 import { formatProbability, splitPlaceholders } from "./protocol.js";
 import { activeConversation, visibleSuggestions } from "./state.js";
+import { renderFields } from "./views.js";
 
 const WAITING_TEXT = "Waiting for a customer message…";
 const NO_SUGGESTIONS_TEXT = "No suggestions in this conversation — search still works";
@@ -86,7 +87,7 @@ function renderItem(item, index, { highlighted, picked, onPick }) {
   if (item.confident) head.append(el("span", "badge badge-confident", "confident"));
   if (item.already_sent) head.append(el("span", "badge badge-sent", "already sent"));
   if (picked) head.append(el("span", "pick-state", picked === "saved" ? "saved" : "copied"));
-  li.append(head, renderBody(item.body));
+  li.append(head, renderBody(item.body), ...renderFields(item));
   li.addEventListener("click", onPick);
   return li;
 }
