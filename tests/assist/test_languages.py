@@ -321,3 +321,12 @@ def test_the_demo_helpdesk_starts_a_spanish_speaking_customer(agent_user, settin
     (message,) = conversation.messages.all()
     assert message.role == "customer"
     assert detect_language([message.text]) == "es"
+
+
+@pytest.mark.django_db
+def test_review_shows_the_conversation_s_language_and_who_set_it(supervisor_user):
+    from tests.conftest import client_for
+
+    conversation = factories.ConversationFactory(language="es", language_source="agent")
+    page = client_for(supervisor_user).get(reverse("review:conversation", args=[conversation.pk]))
+    assert "language <code>es</code> (agent)" in page.content.decode()
