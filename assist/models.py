@@ -116,6 +116,10 @@ class Message(models.Model):
     )
     shown_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     selection_ms = models.PositiveIntegerField(null=True, blank=True)
+    # For an agent reply naming a template: how much of the inserted text it kept, 0 to 1
+    # (assist/labels.py, which also says when the reply counts as sending the template).
+    # None when not measured (imported logs).
+    edit_similarity = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -134,6 +138,7 @@ class Message(models.Model):
                     "shown_model_version",
                     "shown_rank",
                     "selection_ms",
+                    "edit_similarity",
                 ],
                 name="message_templated_sent_at",
             ),
@@ -154,6 +159,15 @@ class Message(models.Model):
             models.CheckConstraint(
                 condition=Q(template__isnull=True) | Q(role="agent"),
                 name="only_agents_send_templates",
+            ),
+            models.CheckConstraint(
+                condition=Q(edit_similarity__isnull=True)
+                | (
+                    Q(template__isnull=False)
+                    & Q(edit_similarity__gte=0)
+                    & Q(edit_similarity__lte=1)
+                ),
+                name="edit_similarity_of_a_template",
             ),
         ]
 
@@ -247,7 +261,8 @@ class Pick(models.Model):
     class Action(models.TextChoices):
         INSERTED = "inserted"
         SENT = "sent"
-        DISMISSED = "dismissed"
+        DISMISSED = "dismissed"  # the whole list (Esc)
+        REJECTED = "rejected"  # "not this one": one suggestion of the list
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="picks")
     # None when the agent found the template by searching the catalog instead.
@@ -276,8 +291,12 @@ class Pick(models.Model):
         indexes = [models.Index(fields=["picked_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(action__in=["inserted", "sent", "dismissed"]),
+                condition=Q(action__in=["inserted", "sent", "dismissed", "rejected"]),
                 name="pick_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action="rejected") | Q(rank__isnull=False),
+                name="rejection_names_its_rank",
             ),
             models.CheckConstraint(
                 condition=Q(rank__isnull=True) | (Q(rank__gte=1) & Q(suggestion__isnull=False)),

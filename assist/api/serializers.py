@@ -86,11 +86,20 @@ class TemplateQuerySerializer(serializers.Serializer):
     category = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
 
 
+class PickReferenceSerializer(serializers.Serializer):
+    client_id = serializers.CharField(max_length=64)
+    template = serializers.CharField()
+    suggestion = serializers.IntegerField(allow_null=True, min_value=1)
+
+
 class MessageInSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["customer", "agent"])
     text = serializers.CharField(trim_whitespace=False)
     client_id = serializers.CharField(max_length=64)
     template = serializers.CharField(required=False, allow_null=True, default=None)
+    # The pick the reply was sent after (docs/protocol.md); the service checks it is the
+    # caller's, in this conversation, of a template on that list (assist/live/messages.py).
+    pick = PickReferenceSerializer(required=False, allow_null=True, default=None)
 
 
 class PickInSerializer(serializers.Serializer):
@@ -98,7 +107,7 @@ class PickInSerializer(serializers.Serializer):
     suggestion = serializers.IntegerField(allow_null=True)
     template = serializers.CharField(allow_null=True)
     rank = serializers.IntegerField(allow_null=True, min_value=1)
-    action = serializers.ChoiceField(choices=["inserted", "sent", "dismissed"])
+    action = serializers.ChoiceField(choices=["inserted", "sent", "dismissed", "rejected"])
     client_id = serializers.CharField(max_length=64)
     time_to_pick_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
 

@@ -206,6 +206,7 @@ class MessageCreate(APIView):
             text=data["text"],
             client_id=data["client_id"],
             template_key=data["template"],
+            pick=dict(data["pick"]) if data["pick"] is not None else None,
         )
         body = {
             "id": ingested.message.pk,

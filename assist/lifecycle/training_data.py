@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from assist.labels import counts_as_sent
 from assist.lifecycle.pii import conversation_names, pii_scrub_many
 from assist.models import Conversation, Message
 from templates_app.catalog_csv import write_catalog_csv
@@ -21,7 +22,9 @@ def conversations_write_jsonl(conversations: QuerySet[Conversation], path: Path)
 
     Message text is scrubbed of personal data on the way out: nothing a customer typed
     reaches a training file or a model directory unscrubbed. An agent turn's label is the
-    template the agent actually sent (recorded on the message when a pick was sent).
+    template it sent by assist/labels.py's rule (edited or not); a reply rewritten past the
+    rule, or written from scratch, is free text (`template: null`). Per-suggestion rejections
+    ("not this one") are not used: see docs/model-lifecycle.md.
     """
     messages = (
         Message.objects.filter(role__in=[Message.Role.CUSTOMER, Message.Role.AGENT])
@@ -103,7 +106,8 @@ def conversations_split_by_time(
 def _turn(message: Message, scrubbed: str) -> dict[str, str | None]:
     turn: dict[str, str | None] = {"role": message.role, "text": scrubbed}
     if message.role == Message.Role.AGENT:
-        turn["template"] = message.template.key if message.template else None
+        sent = counts_as_sent(message.template_id, message.edit_similarity)
+        turn["template"] = message.template.key if sent and message.template else None
     return turn
 
 

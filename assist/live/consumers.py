@@ -341,6 +341,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
             text=_field(frame, "text", str),
             client_id=_field(frame, "client_id", str),
             template_key=template,
+            pick=frame.get("pick"),
         )
         await self._send(
             "ack", client_id=ingested.message.client_id, id=ingested.message.pk, kind="message"

@@ -1,4 +1,5 @@
-"""Recording what the agent picked (or dismissed), exactly once per client id."""
+"""Recording what the agent picked, dismissed (the whole list) or rejected ("not this one",
+one suggestion), exactly once per client id."""
 
 import datetime as dt
 import logging
@@ -18,6 +19,8 @@ from assist.models import Conversation, Pick, Suggestion
 from templates_app.models import ResponseTemplate
 
 MAX_TIME_TO_PICK_MS = 24 * 3600 * 1000
+# The actions that use a list (Suggestion.used): the agent took a template from it.
+USED_ACTIONS = (Pick.Action.INSERTED, Pick.Action.SENT)
 # How long a pick handed to a worker may stay unstored before the web process stores it
 # itself (pick_store_if_waiting): the heartbeat says a worker is alive for up to its TTL after
 # the worker died, and a live worker may be busy ranking.
@@ -78,8 +81,10 @@ def pick_validate(
     of a list the agent was not shown. A pick already stored under its client id (a retry
     after a lost ack) passes as it was, even if the list has moved on since.
     """
-    if action not in (Pick.Action.INSERTED, Pick.Action.SENT, Pick.Action.DISMISSED):
-        raise InvalidInput("action must be 'inserted', 'sent' or 'dismissed'")
+    if action not in Pick.Action.values:
+        raise InvalidInput("action must be 'inserted', 'sent', 'dismissed' or 'rejected'")
+    if action == Pick.Action.REJECTED and (suggestion_id is None or rank is None):
+        raise InvalidInput("a rejection names the suggestion list and the rank it rejects")
     if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
         raise InvalidInput("client_id must be a string of 1 to 64 characters")
     suggestion = None
@@ -149,7 +154,7 @@ def pick_validate(
 
 def ack_kind(action: str) -> str:
     """What an `ack` frame calls a stored pick row."""
-    return "dismiss" if action == Pick.Action.DISMISSED else "pick"
+    return {Pick.Action.DISMISSED: "dismiss", Pick.Action.REJECTED: "reject"}.get(action, "pick")
 
 
 def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
@@ -171,7 +176,7 @@ def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
                 picked_at=dt.datetime.fromisoformat(request.picked_at),
                 time_to_pick_ms=request.time_to_pick_ms,
             )
-            if request.suggestion_id is not None and request.action != Pick.Action.DISMISSED:
+            if request.suggestion_id is not None and request.action in USED_ACTIONS:
                 Suggestion.objects.filter(pk=request.suggestion_id, used=False).update(used=True)
             send_event_on_commit(agent_group(request.agent_id), {**ack, "id": pick.pk})
             return pick, True

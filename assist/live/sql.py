@@ -59,8 +59,8 @@ def from_db(model: type[models.Model], **values: Any) -> Any:
 MESSAGE_INSERT = """
 INSERT INTO assist_message
     (conversation_id, role, text, client_id, sent_at, created_at, template_id,
-     shown_suggestion_id, shown_model_version_id, shown_rank, selection_ms)
-SELECT c.id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+     shown_suggestion_id, shown_model_version_id, shown_rank, selection_ms, edit_similarity)
+SELECT c.id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
 FROM assist_conversation c
 WHERE c.id = %s AND c.status = %s AND (%s OR c.assigned_agent_id = %s)
 RETURNING id, EXISTS (

@@ -6,11 +6,16 @@ Definitions (README, "Supervisor review and experiments"):
   It counts in the period its `created_at` falls in.
 - *Acceptance rate*: lists from which the agent inserted or sent a template (`used`, set when
   the pick is stored) / lists shown.
-- A *templated reply* is an agent message naming a catalog template; it counts in the period
-  its `sent_at` falls in. When it was stored, the service fixed the list then on screen
-  (`shown_suggestion`, the conversation's latest), the template's position in it
-  (`shown_rank`) and the *template selection time* (`selection_ms`: from the latest customer
-  message before the reply to the reply).
+- A *templated reply* is an agent message that sent a catalog template by assist/labels.py's
+  rule (edited or not, as long as it kept enough of it); it counts in the period its
+  `sent_at` falls in. When it was stored, the service fixed the list it was picked from
+  (`shown_suggestion`; for a search pick or an older client, the conversation's latest), the
+  template's position in it (`shown_rank`) and the *template selection time*
+  (`selection_ms`: from the latest customer message before the reply to the reply).
+  *Edited*: templated replies that kept less than all of the template; *rewritten*: replies
+  that started from a template but fell below the rule, counted as written by the agent.
+- *Rejections*: "not this one" on one suggestion (Pick action `rejected`), per agent and per
+  template; *dismissals*: a whole list dismissed.
 - *Online top-1 / top-K hit rate*: templated replies whose template was 1st / anywhere in the
   shown list, over templated replies that had a list on screen.
 - *Adoption* of an agent: templates they took from the suggestion list / all templates they
@@ -41,6 +46,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 
+from assist.labels import rewritten_q, sent_template_q
 from assist.models import Experiment, Message, ModelVersion, Pick, Suggestion
 from templates_app.models import ResponseTemplate
 
@@ -70,7 +76,8 @@ def suggestion_lists(period: Period) -> QuerySet[Suggestion]:
 
 
 def templated_replies(period: Period) -> QuerySet[Message]:
-    return Message.objects.filter(period.q("sent_at"), template__isnull=False)
+    """Agent replies that sent a template, by the one rule (assist/labels.py)."""
+    return Message.objects.filter(period.q("sent_at"), sent_template_q())
 
 
 def _list_counts() -> dict[str, Any]:
@@ -211,9 +218,14 @@ def _overview(
 ) -> dict[str, Any]:
     totals = _fold(lists, replies, None)[None]
     free_text = Message.objects.filter(
-        period.q("sent_at"), role=Message.Role.AGENT, template__isnull=True
+        Q(template__isnull=True) | rewritten_q(), period.q("sent_at"), role=Message.Role.AGENT
     ).count()
-    return {**totals, **_pick_totals(picks), "free_text_replies": free_text}
+    edits = Message.objects.filter(period.q("sent_at"), template__isnull=False).aggregate(
+        edited_replies=Count("pk", filter=sent_template_q() & Q(edit_similarity__lt=1)),
+        rewritten_replies=Count("pk", filter=rewritten_q()),
+        mean_edit_similarity=Avg("edit_similarity", filter=sent_template_q()),
+    )
+    return {**totals, **_pick_totals(picks), "free_text_replies": free_text, **edits}
 
 
 def per_template(period: Period) -> list[dict[str, Any]]:
@@ -226,13 +238,22 @@ def per_template(period: Period) -> list[dict[str, Any]]:
     for row in rows:
         row["template__key"] = names[row["template_id"]].key
         row["template__title"] = names[row["template_id"]].title
+    rejections = dict(
+        Pick.objects.filter(period.q("picked_at"), action=Pick.Action.REJECTED)
+        .values("template_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("template_id", "n")
+    )
+    for row in rows:
+        row["rejections"] = rejections.get(row["template_id"], 0)
     rows.sort(key=lambda row: (-row["replies"], row["template__key"]))
     return [_with_rates(row) for row in rows]
 
 
 def never_used_templates(period: Period) -> QuerySet[ResponseTemplate]:
     """Active templates no agent sent in the period: the catalog clean-up list."""
-    sent = Message.objects.filter(period.q("sent_at"), template=OuterRef("pk"))
+    sent = Message.objects.filter(period.q("sent_at"), sent_template_q(), template=OuterRef("pk"))
     return (
         ResponseTemplate.objects.filter(is_active=True)
         .exclude(Exists(sent))
@@ -251,6 +272,7 @@ def _agent_picks(period: Period) -> list[dict[str, Any]]:
             from_list=Count("pk", filter=used_from_list),
             from_search=Count("pk", filter=Q(suggestion__isnull=True, action__in=USED)),
             dismissals=Count("pk", filter=Q(action=Pick.Action.DISMISSED)),
+            rejections=Count("pk", filter=Q(action=Pick.Action.REJECTED)),
             time_to_pick_sum=Sum("time_to_pick_ms", filter=used_from_list),
             time_to_pick_n=Count("time_to_pick_ms", filter=used_from_list),
         )
@@ -285,7 +307,7 @@ def _per_agent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _pick_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     total = {
         name: sum(row[name] or 0 for row in rows)
-        for name in ("from_list", "from_search", "dismissals", "time_to_pick_sum")
+        for name in ("from_list", "from_search", "dismissals", "rejections", "time_to_pick_sum")
     }
     total["time_to_pick_ms"] = _mean(
         total.pop("time_to_pick_sum"), sum(row["time_to_pick_n"] for row in rows)

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from assist.labels import counts_as_sent, sent_template_q
 from assist.models import Conversation, ExperimentArm, Message, ModelVersion, Pick, Suggestion
 from assist.roles import AGENT
 from templates_app.models import ResponseTemplate
@@ -61,7 +62,9 @@ class ConversationFilter(forms.Form):
             conversations = conversations.filter(
                 Exists(
                     Message.objects.filter(
-                        conversation=OuterRef("pk"), template__key=data["template"]
+                        sent_template_q(),
+                        conversation=OuterRef("pk"),
+                        template__key=data["template"],
                     )
                 )
             )
@@ -118,7 +121,7 @@ def with_counts(
         n_messages=_count(Message.objects.filter(**mine)),
         n_lists=_count(Suggestion.objects.filter(**mine)),
         n_used=_count(Pick.objects.filter(**mine, suggestion__isnull=False, action__in=USED)),
-        n_templated=_count(Message.objects.filter(**mine, template__isnull=False)),
+        n_templated=_count(Message.objects.filter(sent_template_q(), **mine)),
     )
 
 
@@ -166,7 +169,8 @@ class ShownItem:
     title: str
     probability: float | None
     confident: bool
-    picks: list[Pick] = field(default_factory=list)
+    picks: list[Pick] = field(default_factory=list)  # inserted or sent from this rank
+    rejections: list[Pick] = field(default_factory=list)  # "not this one"
     sent: bool = False  # the agent's next templated reply was this one
 
 
@@ -196,7 +200,11 @@ def conversation_timeline(conversation: Conversation) -> list[TimelineEntry]:
     for pick in picks:
         if pick.suggestion_id is not None:
             picks_by_list.setdefault(pick.suggestion_id, []).append(pick)
-    sent = {(m.shown_suggestion_id, m.shown_rank) for m in messages if m.shown_rank}
+    sent = {
+        (m.shown_suggestion_id, m.shown_rank)
+        for m in messages
+        if m.shown_rank and counts_as_sent(m.template_id, m.edit_similarity)
+    }
 
     entries = []
     for message in messages:
@@ -214,7 +222,12 @@ def conversation_timeline(conversation: Conversation) -> list[TimelineEntry]:
                         title=titles.get(item["key"], item["key"]),
                         probability=item.get("probability"),
                         confident=bool(item.get("confident")),
-                        picks=[p for p in on_list if p.rank == rank],
+                        picks=[p for p in on_list if p.rank == rank and p.action in USED],
+                        rejections=[
+                            p
+                            for p in on_list
+                            if p.rank == rank and p.action == Pick.Action.REJECTED
+                        ],
                         sent=(suggestion.pk, rank) in sent,
                     )
                 )

@@ -4,13 +4,13 @@
 import { el } from "./dom.js";
 import { formatProbability, splitPlaceholders } from "./protocol.js";
 import { activeConversation, visibleSuggestions } from "./state.js";
-import { renderFields } from "./views.js";
 
 const WAITING_TEXT = "Waiting for a customer message…";
 const NO_SUGGESTIONS_TEXT = "No suggestions in this conversation — search still works";
 
-/** `onPick(list, index)` runs when an item is clicked. */
-export function renderSuggestions(dom, state, onPick) {
+/** `onPick(list, index)` runs when an item is clicked, `onReject(index)` when its "not this
+ * one" button is. */
+export function renderSuggestions(dom, state, onPick, onReject) {
   const conversation = activeConversation(state);
   const frame = visibleSuggestions(conversation);
   const list = dom.suggestions;
@@ -36,6 +36,7 @@ export function renderSuggestions(dom, state, onPick) {
         highlighted: index === conversation.highlight,
         picked: conversation.picks.get(item.key),
         onPick: () => onPick("suggestions", index),
+        onReject: onReject && (() => onReject(index)),
       }),
     ),
   );
@@ -64,14 +65,16 @@ export function renderSearch(dom, state, onPick) {
   );
 }
 
-function renderItem(item, index, { highlighted, picked, onPick }) {
+function renderItem(item, index, { highlighted, picked, onPick, onReject }) {
   const li = el("li", "suggestion");
   li.dataset.key = item.key;
   li.dataset.rank = String(index + 1);
   li.classList.toggle("confident", Boolean(item.confident));
   li.classList.toggle("already-sent", Boolean(item.already_sent));
   li.classList.toggle("highlighted", highlighted);
-  li.classList.toggle("picked", Boolean(picked));
+  const rejected = picked === "rejected";
+  li.classList.toggle("picked", Boolean(picked) && !rejected);
+  li.classList.toggle("rejected", rejected);
   li.classList.toggle("saved", picked === "saved");
   if (highlighted) li.setAttribute("aria-current", "true");
 
@@ -86,8 +89,21 @@ function renderItem(item, index, { highlighted, picked, onPick }) {
   }
   if (item.confident) head.append(el("span", "badge badge-confident", "confident"));
   if (item.already_sent) head.append(el("span", "badge badge-sent", "already sent"));
-  if (picked) head.append(el("span", "pick-state", picked === "saved" ? "saved" : "copied"));
-  li.append(head, renderBody(item.body), ...renderFields(item));
+  if (rejected) head.append(el("span", "pick-state", "not this one"));
+  else if (picked) head.append(el("span", "pick-state", picked === "saved" ? "saved" : "copied"));
+  if (onReject && !rejected) {
+    // Feedback for the ranker's review, not a pick: the click must not insert the template.
+    const button = el("button", "reject", "✕");
+    button.type = "button";
+    button.title = "Not this one (x)";
+    button.setAttribute("aria-label", `Not this one: ${item.title || item.key}`);
+    button.addEventListener("click", (event) => {
+      event.stopPropagation();
+      onReject();
+    });
+    head.append(button);
+  }
+  li.append(head, renderBody(item.body));
   li.addEventListener("click", onPick);
   return li;
 }

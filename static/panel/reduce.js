@@ -203,6 +203,9 @@ function onAck(state, frame) {
   if (frame.kind === "pick" && state.pendingPicks.has(frame.client_id)) {
     return settlePick(state, frame.client_id, "saved");
   }
+  if (frame.kind === "reject" && state.pendingPicks.has(frame.client_id)) {
+    return settlePick(state, frame.client_id, "rejected");
+  }
   return state;
 }
 
@@ -283,9 +286,42 @@ function onPick(state, { list, index, clientId, now }) {
     key: item.key,
   });
   next = withConversation({ ...next, pendingPicks }, state.activeKey, {
-    lastPick: { key: item.key, text: item.body ?? "" },
+    lastPick: { key: item.key, text: item.body ?? "", pick: pickReference(pick) },
   });
   return { ...next, effects: [{ type: "send", frame: pick }] };
+}
+
+/** What a reply sent after `pick` (a pick frame) carries, so that the server stores the reply
+ * with its template however much the agent edits it (docs/protocol.md, `message`). */
+export function pickReference(pick) {
+  return { client_id: pick.client_id, template: pick.template, suggestion: pick.suggestion };
+}
+
+/** "Not this one": suggestion `index` of the active list, marked at once and sent. */
+function onReject(state, { index, clientId, now }) {
+  const conversation = activeConversation(state);
+  const frame = visibleSuggestions(conversation);
+  const item = frame?.items[index];
+  if (!item || conversation.picks.get(item.key) === "rejected") return state;
+  const picks = new Map(conversation.picks).set(item.key, "rejected");
+  const reject = {
+    type: "pick",
+    conversation: conversation.id,
+    suggestion: frame.suggestion,
+    template: item.key,
+    rank: index + 1,
+    action: "rejected",
+    client_id: clientId,
+    time_to_pick_ms: Math.max(0, Math.round(now - (conversation.shownAt ?? now))),
+  };
+  const pendingPicks = new Map(state.pendingPicks).set(clientId, {
+    list: "suggestions",
+    conversation: state.activeKey,
+    shown: frame.seq,
+    key: item.key,
+  });
+  const next = withConversation({ ...state, pendingPicks }, state.activeKey, { picks });
+  return { ...next, effects: [{ type: "send", frame: reject }] };
 }
 
 function onDismiss(state, { clientId }) {
@@ -300,6 +336,16 @@ function onDismiss(state, { clientId }) {
   };
   const next = withConversation(state, state.activeKey, { dismissed: frame.suggestion });
   return { ...next, effects: [{ type: "send", frame: dismiss }] };
+}
+
+/** Esc's way back: the dismissed list on screen again. The dismissal stays recorded (the
+ * agent did dismiss it); a pick from the list after that is recorded as usual. */
+function onUndoDismiss(state) {
+  const conversation = activeConversation(state);
+  if (!conversation?.suggestions || conversation.dismissed !== conversation.suggestions.suggestion) {
+    return state;
+  }
+  return withConversation(state, state.activeKey, { dismissed: null });
 }
 
 function onMoveHighlight(state, { list, step }) {
@@ -336,30 +382,21 @@ function onCompose(state, { role, text, clientId, sentAt }) {
   const conversation = activeConversation(state);
   if (!conversation || !text) return state;
   const frame = { type: "message", conversation: conversation.id, role, text, client_id: clientId };
-  // An agent message that is exactly the picked template's text counts as sending it.
-  if (role === "agent" && conversation.lastPick && text === conversation.lastPick.text.trim()) {
-    frame.template = conversation.lastPick.key;
-  }
+  // An agent message after a pick carries it, edited or not: the server measures the edit
+  // and decides (assist/labels.py) whether it counts as sending the template.
+  const replyToPick = role === "agent" && conversation.lastPick?.pick;
+  if (replyToPick) frame.pick = conversation.lastPick.pick;
   const message = {
-/** Esc's way back: the dismissed list on screen again. The dismissal stays recorded (the
- * agent did dismiss it); a pick from the list after that is recorded as usual. */
-function onUndoDismiss(state) {
-  const conversation = activeConversation(state);
-  if (!conversation?.suggestions || conversation.dismissed !== conversation.suggestions.suggestion) {
-    return state;
-  }
-  return withConversation(state, state.activeKey, { dismissed: null });
-}
-
     id: null,
     client_id: clientId,
     role,
     text,
     sent_at: sentAt,
-    template: frame.template ?? null,
+    template: replyToPick ? conversation.lastPick.key : null,
     pending: true,
   };
   const changes = { messages: [...conversation.messages, message].slice(-MAX_MESSAGES) };
+  if (replyToPick) changes.lastPick = null; // one reply per pick
   if (role === "customer") {
     // Nothing to wait for in a control arm, so nothing can time out there.
     changes.awaiting = conversation.suggestionsEnabled ? clientId : null;
@@ -402,7 +439,9 @@ const HANDLERS = new Map([
   ["activate", (state, { conversation }) => activate(state, conversation)],
   ["cycle_tab", onCycleTab],
   ["pick", onPick],
+  ["reject", onReject],
   ["dismiss", onDismiss],
+  ["undo_dismiss", onUndoDismiss],
   ["move_highlight", onMoveHighlight],
   ["query", onQuery],
   ["clear_search", onClearSearch],
@@ -419,4 +458,3 @@ export function reduce(state, event) {
   // Effects belong to the change that asked for them, never to the next one.
   return next.effects === state.effects ? { ...next, effects: [] } : next;
 }
-  ["undo_dismiss", onUndoDismiss],

@@ -36,8 +36,8 @@ export function newConversation(id) {
     shownAt: null, // when that list was first on screen (the clock of the `shown` event)
     dismissed: null, // suggestion id the agent dismissed
     highlight: -1,
-    picks: new Map(), // template key -> "picked" | "saved", for the list shown
-    lastPick: null, // {key, text}: lets the composer tag an agent message with its template
+    picks: new Map(), // template key -> "picked" | "saved" | "rejected", for the list shown
+    lastPick: null, // {key, text, pick}: the reply after it carries `pick` (its reference)
     awaiting: null, // client_id of the customer message whose ranking is still to come
     timedOut: false,
     unseen: false,

@@ -26,6 +26,14 @@ describe("key map", () => {
     assert.equal(keyCommand("Enter", "page", { ...three, highlight: -1 }), null);
   });
 
+  test("x marks the highlighted suggestion 'not this one', only on the page", () => {
+    assert.deepEqual(keyCommand("x", "page", three), { name: "reject", index: 1, prevent: true });
+    assert.equal(keyCommand("x", "page", { ...three, highlight: -1 }), null);
+    assert.equal(keyCommand("x", "page", none), null);
+    assert.equal(keyCommand("x", "field", three), null); // typing an x in a reply box
+    assert.equal(keyCommand("x", "search", three), null);
+  });
+
   test("Escape dismisses the list, or else closes the search", () => {
     assert.deepEqual(keyCommand("Escape", "page", three), { name: "dismiss" });
     assert.deepEqual(keyCommand("Escape", "page", { ...none, searching: true }), {

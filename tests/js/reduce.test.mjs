@@ -225,7 +225,11 @@ describe("picks", () => {
     ]);
     assert.equal(conversation(state, 1).picks.get("b"), "picked");
     assert.equal(conversation(state, 1).highlight, 1);
-    assert.deepEqual(conversation(state, 1).lastPick, { key: "b", text: "Text of b" });
+    assert.deepEqual(conversation(state, 1).lastPick, {
+      key: "b",
+      text: "Text of b",
+      pick: { client_id: "p1", template: "b", suggestion: 10 },
+    });
 
     state = reduce(state, { type: "ack", kind: "pick", client_id: "p1", id: 5 });
     assert.equal(conversation(state, 1).picks.get("b"), "saved");
@@ -390,17 +394,34 @@ describe("outbox: messages from the composer", () => {
     assert.equal(message.pending, false);
   });
 
-  test("an agent message with the picked template's text is tagged with it", () => {
+  test("an agent reply after a pick carries the pick, edited or not, once", () => {
     let state = run([
       ready(1),
       suggestions(1, 1, ["a"]),
       pick("suggestions", 0, "p1"),
-      compose("agent", "Text of a", "m1"),
+      compose("agent", "Text of a, and 50 EUR filled in", "m1"),
     ]);
-    assert.equal(sent(state)[0].template, "a");
+    assert.deepEqual(sent(state)[0].pick, { client_id: "p1", template: "a", suggestion: 10 });
+    assert.equal(sent(state)[0].template, undefined); // the pick names it
     assert.equal(conversation(state, 1).messages.at(-1).template, "a");
     state = reduce(state, compose("agent", "Something else", "m2"));
-    assert.equal(sent(state)[0].template, undefined);
+    assert.equal(sent(state)[0].pick, undefined);
+    assert.equal(conversation(state, 1).messages.at(-1).template, null);
+  });
+
+  test("a customer message after a pick carries nothing and keeps the pick for the reply", () => {
+    let state = run([ready(1), suggestions(1, 1, ["a"]), pick("suggestions", 0, "p1")]);
+    state = reduce(state, compose("customer", "Hello?", "m1"));
+    assert.equal(sent(state)[0].pick, undefined);
+    state = reduce(state, compose("agent", "Text of a", "m2"));
+    assert.equal(sent(state)[0].pick.client_id, "p1");
+  });
+
+  test("a search pick's reply names no suggestion list", () => {
+    let state = run([ready(1), { type: "query", query: "refund", requestId: "r1" }]);
+    state = run([results("r1", ["refund"]), pick("search", 0, "p1")], state);
+    state = reduce(state, compose("agent", "Text of refund, edited", "m1"));
+    assert.deepEqual(sent(state)[0].pick, { client_id: "p1", template: "refund", suggestion: null });
   });
 
   test("nothing is sent without an open conversation or without text", () => {
@@ -517,5 +538,52 @@ describe("reduce", () => {
     const state = reduce(initialState(), ready(1));
     assert.equal(reduce(state, { type: "pong" }), state);
     assert.equal(reduce(state, { type: "constructor" }), state);
+  });
+});
+
+describe("not this one", () => {
+  const showing = () =>
+    run([ready(1), suggestions(1, 1, ["a", "b"]), { type: "shown", now: 1_000 }]);
+  const reject = (index, clientId, now = 0) => ({ type: "reject", index, clientId, now });
+
+  test("a rejection is marked at once, sent as a rejected pick and kept by its ack", () => {
+    let state = reduce(showing(), reject(1, "r1", 1_800));
+    assert.deepEqual(sent(state), [
+      {
+        type: "pick",
+        conversation: 1,
+        suggestion: 10,
+        template: "b",
+        rank: 2,
+        action: "rejected",
+        client_id: "r1",
+        time_to_pick_ms: 800,
+      },
+    ]);
+    assert.equal(conversation(state, 1).picks.get("b"), "rejected");
+    assert.equal(conversation(state, 1).lastPick, null); // nothing went into the reply
+    state = reduce(state, { type: "ack", kind: "reject", client_id: "r1", id: 7 });
+    assert.equal(conversation(state, 1).picks.get("b"), "rejected");
+    assert.equal(state.pendingPicks.size, 0);
+  });
+
+  test("a refused rejection takes its mark back; a second one of the same item sends nothing", () => {
+    let state = reduce(showing(), reject(0, "r1"));
+    assert.equal(reduce(state, reject(0, "r2")), state);
+    state = reduce(state, { type: "error", code: "stale", detail: "replaced", client_id: "r1" });
+    assert.equal(conversation(state, 1).picks.has("a"), false);
+  });
+
+  test("nothing to reject without a list on screen or past its end", () => {
+    const none = run([ready(1)]);
+    assert.equal(reduce(none, reject(0, "r1")), none);
+    const shown = showing();
+    assert.equal(reduce(shown, reject(5, "r1")), shown);
+  });
+
+  test("a new list clears the marks of the old one", () => {
+    let state = reduce(showing(), reject(0, "r1"));
+    state = reduce(state, suggestions(1, 2, ["a", "c"]));
+    assert.equal(conversation(state, 1).picks.size, 0);
   });
 });
