@@ -21,7 +21,12 @@ from django.views.decorators.http import require_POST
 
 from templates_app.catalog_csv import catalog_csv_text, parse_catalog_bytes
 from templates_app.import_errors import ImportRejected
-from templates_app.models import ResponseTemplate, TemplateRevision
+from templates_app.models import (
+    ResponseTemplate,
+    TemplateRevision,
+    TemplateVariant,
+    VariantRevision,
+)
 from templates_app.search import SearchQueryInvalid, template_search
 from templates_app.services import (
     CONTENT_FIELDS,
@@ -31,6 +36,7 @@ from templates_app.services import (
     template_update,
     templates_set_active,
 )
+from templates_app.variants import missing_locales, variant_delete, variant_save
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # Ranked results of an admin search (the panel shows 10); more are rarely worth reading.
@@ -71,6 +77,31 @@ class RevisionInline(admin.TabularInline):
         return format_html('<a href="{}">r{}</a>', url, revision.number)
 
 
+class VariantFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        own = self.instance.locale
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data.get("locale") == own and not data.get("DELETE"):
+                form.add_error(
+                    "locale", f"{own} is the template's own locale: edit its title and body."
+                )
+
+
+class VariantInline(admin.TabularInline):
+    """The key's texts in other locales, side by side; saved through templates_app.variants
+    (ResponseTemplateAdmin.save_formset), which keeps their revisions."""
+
+    model = TemplateVariant
+    formset = VariantFormSet
+    fields = ("locale", "title", "body", "updated_at", "updated_by")
+    readonly_fields = ("updated_at", "updated_by")
+    extra = 0
+    verbose_name = "text in another locale"
+    verbose_name_plural = "texts in other locales"
+
+
 @admin.register(ResponseTemplate)
 class ResponseTemplateAdmin(admin.ModelAdmin):
     list_display = ("key", "title", "category", "locale", "is_active", "updated_at", "updated_by")
@@ -78,10 +109,10 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
     # Shows the search box; the search itself is templates_app.search (get_search_results).
     search_fields = ("key", "title", "body")
     search_help_text = "Words of the title, key or body; best matches first, typos forgiven."
-    readonly_fields = ("created_at", "updated_at", "updated_by")
+    readonly_fields = ("locales", "created_at", "updated_at", "updated_by")
     fields = ("key", "title", "body", "category", "locale", "is_active", *readonly_fields)
     actions = ("activate", "deactivate", "export_selected")
-    inlines = (RevisionInline,)
+    inlines = (VariantInline, RevisionInline)
     change_list_template = "admin/templates_app/responsetemplate/change_list.html"
     list_per_page = 100
 
@@ -117,6 +148,42 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
             found = found.order_by(*queryset.query.order_by)
         return found, False
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not TemplateVariant:
+            super().save_formset(request, form, formset, change)
+            return
+        template = form.instance
+        formset.save(commit=False)
+        for variant in formset.deleted_objects:
+            variant_delete(variant=variant, user=_editor(request))
+        changed = [variant for variant, _ in formset.changed_objects]
+        for variant, fields in formset.changed_objects:
+            if "locale" in fields:  # moved to another locale: the old one goes
+                old = TemplateVariant.objects.get(pk=variant.pk)
+                variant_delete(variant=old, user=_editor(request))
+        for variant in [*formset.new_objects, *changed]:
+            variant_save(
+                template=template,
+                locale=variant.locale,
+                title=variant.title,
+                body=variant.body,
+                user=_editor(request),
+            )
+
+    @admin.display(description="locales")
+    def locales(self, template: ResponseTemplate) -> str:
+        """The key's locales, and those of TEMPLATE_LOCALES it has no text in."""
+        if template.pk is None:
+            return "-"
+        have = sorted(template.variants.values_list("locale", flat=True))
+        missing = missing_locales(template, set(have))
+        text = ", ".join([f"{template.locale} (own text)", *have])
+        if not missing:
+            return text
+        return format_html(
+            '{} <strong class="errornote">missing: {}</strong>', text, ", ".join(missing)
+        )
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting would orphan the logs and the ranker's labels; deactivate instead.
         return False
@@ -135,7 +202,8 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
     def export_selected(
         self, request: HttpRequest, queryset: QuerySet[ResponseTemplate]
     ) -> HttpResponse:
-        return csv_response(catalog_csv_text(queryset.order_by("key")), "catalog")
+        templates = queryset.order_by("key").prefetch_related("variants")
+        return csv_response(catalog_csv_text(templates, variants=True), "catalog")
 
     def get_urls(self) -> list[URLPattern]:
         extra = [
@@ -160,7 +228,8 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
     def export_csv_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return csv_response(catalog_csv_text(ResponseTemplate.objects.order_by("key")), "catalog")
+        templates = ResponseTemplate.objects.order_by("key").prefetch_related("variants")
+        return csv_response(catalog_csv_text(templates, variants=True), "catalog")
 
     def import_csv_view(self, request: HttpRequest) -> HttpResponse:
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
@@ -250,3 +319,32 @@ class TemplateRevisionAdmin(admin.ModelAdmin):
             "templates_app.change_responsetemplate"
         )
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+@admin.register(VariantRevision)
+class VariantRevisionAdmin(admin.ModelAdmin):
+    """Read-only history of the keys' texts in other locales (a removal is its last entry)."""
+
+    list_display = ("template", "locale", "number", "deleted", "changed_at", "changed_by", "note")
+    list_filter = ("locale", "deleted", "changed_at")
+    search_fields = ("template__key", "title", "body")
+    readonly_fields = (
+        "template",
+        "locale",
+        "number",
+        "title",
+        "body",
+        "deleted",
+        "changed_at",
+        "changed_by",
+        "note",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

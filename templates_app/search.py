@@ -102,7 +102,13 @@ def template_search(
     order = _by_relevance_then_usage(scored)
     if not order:
         return templates.none()
-    position = Case(*(When(pk=pk, then=Value(i)) for i, pk in enumerate(order)))
+    # One CASE written out: the same as Case(When(pk=...)...) but compiled in a fraction of the
+    # time, which for 50 results was most of a search's time.
+    whens = " ".join("WHEN %s THEN %s" for _ in order)
+    position = RawSQL(
+        f"CASE {ResponseTemplate._meta.db_table}.id {whens} END",
+        [value for i, pk in enumerate(order) for value in (pk, i)],
+    )
     return templates.filter(pk__in=order).order_by(position)
 
 
@@ -140,11 +146,7 @@ def _postgresql_scores(
     )
     # Words are letters and digits only, so this is valid tsquery syntax.
     query = _tsquery(" | ".join(f"{w}:*" for w in words))
-    typos = " ".join(
-        w
-        for w in _postgresql_content_words(words)
-        if not templates.filter(search_vector=_tsquery(f"{w}:*")).exists()
-    )
+    typos = " ".join(_postgresql_unmatched(templates, words))
     relevance: Any = SearchRank(F("search_vector"), query)
     found = Q(search_vector=query)
     if typos:
@@ -171,13 +173,17 @@ def _tsquery(text: str) -> SearchQuery:
     return SearchQuery(text, search_type="raw", config="english")
 
 
-def _postgresql_content_words(words: list[str]) -> list[str]:
-    """The words that are not English stop words ("the", "your"): those the index may hold."""
+def _postgresql_unmatched(templates: QuerySet[ResponseTemplate], words: list[str]) -> list[str]:
+    """The words that match no template as typed, less English stop words ("the", "your"),
+    which the index leaves out: the words to look for as typos. One statement."""
+    searched, params = templates.order_by().values("search_vector").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT w FROM unnest(%s::text[]) WITH ORDINALITY AS u(w, i) "
-            "WHERE numnode(to_tsquery('english', w || ':*')) > 0 ORDER BY i",
-            [words],
+            "SELECT w FROM unnest(%s::text[]) WITH ORDINALITY AS u(w, i), "
+            "to_tsquery('english', w || ':*') AS q "
+            f"WHERE numnode(q) > 0 AND NOT EXISTS (SELECT 1 FROM ({searched}) t "
+            "WHERE t.search_vector @@ q) ORDER BY i",
+            [words, *params],
         )
         return [w for (w,) in cursor.fetchall()]
 

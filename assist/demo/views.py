@@ -7,8 +7,10 @@ Off unless DEMO_HELPDESK (default: DEBUG) is on, because a customer link opens a
 to anyone who holds it.
 """
 
+import json
 import secrets
 from functools import wraps
+from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
@@ -36,6 +38,10 @@ CHANNEL = "demo"
 # anything but the one conversation they name.
 LINK_SALT = "assist.demo.customer-link"
 MESSAGES_SHOWN = 200
+# The Spanish-speaking demo customer's names and opening messages.
+SPANISH_CUSTOMERS = json.loads(
+    Path(__file__).with_name("phrasings_es.json").read_text(encoding="utf-8")
+)
 DEMO_CUSTOMERS = [
     "Jo Park", "Amara Okafor", "Lukas Weber", "Sofia Rossi", "Mei Tanaka", "Diego Alvarez",
     "Priya Nair", "Tom Becker", "Chloé Martin", "Noah Smith",
@@ -116,15 +122,27 @@ def helpdesk(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def helpdesk_new_customer(request: HttpRequest) -> HttpResponse:
-    """Starts a chat with a made-up customer, assigned to the signed-in agent."""
+    """Starts a chat with a made-up customer, assigned to the signed-in agent. A Spanish-speaking
+    one (`language=es`) opens the chat with a message in Spanish; the worker detects the
+    language and the panel shows the Spanish texts of the templates."""
     require_role(request.user, AGENT)
-    name = request.POST.get("customer_name", "").strip()[:200] or secrets.choice(DEMO_CUSTOMERS)
+    spanish = request.POST.get("language") == "es"
+    names = SPANISH_CUSTOMERS["names"] if spanish else DEMO_CUSTOMERS
+    name = request.POST.get("customer_name", "").strip()[:200] or secrets.choice(names)
     conversation, _ = conversation_open(
         agent=cast(User, request.user),  # require_role let only a signed-in agent through
         external_id=f"demo-{secrets.token_hex(6)}",
         channel=CHANNEL,
         customer_name=name,
     )
+    if spanish:
+        message_ingest(
+            conversation_id=conversation.pk,
+            sender=CUSTOMER_LINK,
+            role=Message.Role.CUSTOMER,
+            text=secrets.choice(SPANISH_CUSTOMERS["openers"]),
+            client_id=f"demo-opener-{conversation.pk}",
+        )
     return redirect(f"{reverse('demo-helpdesk')}?c={conversation.pk}&new=1")
 
 

@@ -10,8 +10,10 @@ from typing import Any
 from celery import Task
 from celery.signals import task_prerun, worker_process_init, worker_ready
 from django.db import close_old_connections
+from django.utils import timezone
 
 from assist.lifecycle.pii import pii_analyzer_load
+from assist.live.fields import find_date
 from assist.live.heartbeat import start_heartbeat
 from assist.serving.model_cache import NoModel, serving_ranker
 from assist.serving.reranking import external_config
@@ -41,6 +43,12 @@ def load_model_at_start(**kwargs: Any) -> None:
         logger.warning("worker started without a model: %s", error)
     except Exception:
         logger.exception("could not load the ranker at worker start")
+    try:
+        # dateparser's first search loads its language data (over a second): paid here, not by
+        # the first list whose template asks for a {date} (assist/live/fields.py).
+        find_date("on 3 March", sent_at=timezone.now())
+    except Exception:
+        logger.exception("could not load the date parser at worker start")
     if external_config() is not None:
         # The re-ranker's context is scrubbed first: the analyzer's load (seconds) is paid here,
         # not by the first ranking.

@@ -4,6 +4,7 @@
 import { el } from "./dom.js";
 import { formatProbability, splitPlaceholders } from "./protocol.js";
 import { activeConversation, visibleSuggestions } from "./state.js";
+import { renderFields } from "./views.js";
 
 const WAITING_TEXT = "Waiting for a customer message…";
 const NO_SUGGESTIONS_TEXT = "No suggestions in this conversation — search still works";
@@ -103,7 +104,7 @@ function renderItem(item, index, { highlighted, picked, onPick, onReject }) {
     });
     head.append(button);
   }
-  li.append(head, renderBody(item.body));
+  li.append(head, renderBody(item.body), ...renderFields(item));
   li.addEventListener("click", onPick);
   return li;
 }

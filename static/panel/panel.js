@@ -7,12 +7,18 @@
 // Whatever the server sends reaches the page as text only (see the note in dom.js).
 
 import { copyText } from "./clipboard.js";
-import { byId } from "./dom.js";
-import { isPanelKey, keyCommand, keyTarget } from "./keys.js";
+import { byId, el } from "./dom.js";
+import { isPanelKey, keyCommand, keyTarget, remoteCommand } from "./keys.js";
 import { renderSearch, renderSuggestions } from "./lists.js";
 import { AssistSocket, newClientId } from "./protocol.js";
 import { reduce } from "./reduce.js";
-import { activeConversation, initialState, listItems, searchAnswered } from "./state.js";
+import {
+  activeConversation,
+  conversationLabel,
+  initialState,
+  listItems,
+  searchAnswered,
+} from "./state.js";
 import {
   FeedbackLine,
   renderConnection,
@@ -20,6 +26,8 @@ import {
   renderStatus,
   renderTabs,
 } from "./views.js";
+  keyHelp,
+  renderLanguage,
 
 // How long after a customer message the panel waits for its ranking before saying so.
 const SUGGESTION_TIMEOUT_MS = 5_000;
@@ -52,12 +60,20 @@ class Panel {
     };
     this.feedback = new FeedbackLine(this.dom.feedback);
     this.onPick = (list, index) => this.pick(list, index);
-    this.onReject = (index) => this.reject(index);
 
     if (focusConversation !== null) this.update({ type: "focus", conversation: focusConversation });
   }
 
   start() {
+    this.onReject = (index) => this.reject(index);
+    this.help = keyHelp();
+    root.append(this.help);
+    const helpButton = el("button", "help-button", "?");
+    helpButton.type = "button";
+    helpButton.title = "Keyboard shortcuts (?)";
+    helpButton.setAttribute("aria-label", "Keyboard shortcuts");
+    helpButton.addEventListener("click", () => this.toggleHelp());
+    root.querySelector(".panel-header")?.append(helpButton);
     const s = this.socket;
     s.on("connection", (info) => renderConnection(this.dom.connection, info));
     s.on("ready", (frame) => this.onReady(frame));
@@ -145,8 +161,10 @@ class Panel {
 
   // --- Actions --------------------------------------------------------------------------------
 
-  /** An `activate` or `cycle_tab` event. */
-  activate(event) {
+  /** An `activate` or `cycle_tab` event. The page around the panel (the demo helpdesk, the
+   * extension's side panel) hears of the agent's switch and shows that chat too, unless the
+   * switch came from it (`fromHost`). */
+  activate(event, { fromHost = false } = {}) {
     if (!this.update(event)) return;
     // Search fills placeholders for a conversation, so results for the old tab would be wrong.
     if (this.state.search.query) this.sendSearch();
@@ -165,12 +183,45 @@ class Panel {
 
     // The reply box's owner sends `pick` with the reply, edited or not (docs/protocol.md).
     const pick = activeConversation(this.state)?.lastPick?.pick ?? null;
+    // `conversation`: the reply box refuses a pick for another chat than the one it shows.
     const detail = {
       conversation: conversation?.id ?? null,
+      customer: conversation ? conversationLabel(conversation) : "",
       key: item.key,
       text: item.body ?? "",
       pick,
     };
+    const conversation = activeConversation(this.state);
+    if (this.embedded && !fromHost && conversation) {
+      window.parent.postMessage({ type: "assist:active", conversation: conversation.id }, "*");
+    }
+  }
+
+  /** Messages from the page that frames the panel: the chat it shows now, and the keys the
+   * agent pressed there (keys.js, remoteCommand). Only from the parent window. */
+  onHostMessage(data) {
+    if (data?.type === "assist:activate" && data.conversation != null) {
+      const key = String(data.conversation);
+      const event = this.state.conversations.has(key)
+        ? { type: "activate", conversation: key }
+        : { type: "focus", conversation: data.conversation };
+      this.activate(event, { fromHost: true });
+    } else if (data?.type === "assist:command") {
+      const suggestions = listItems(this.state, "suggestions").length;
+      const command = remoteCommand(data.command, { suggestions });
+      if (command?.name === "pick") this.pick("suggestions", command.index);
+      else if (command?.name === "no_suggestion") {
+        this.feedback.show(`No suggestion ${command.rank} to insert.`, { error: true });
+      } else if (command?.name === "focus_panel") {
+        window.focus();
+        this.root.tabIndex = -1;
+        this.root.focus();
+      }
+    }
+  }
+
+  toggleHelp(show = this.help.hidden) {
+    this.help.hidden = !show;
     window.dispatchEvent(new CustomEvent("assist:pick", { detail }));
     if (this.embedded) window.parent.postMessage({ type: "assist:pick", ...detail }, "*");
 
@@ -182,7 +233,9 @@ class Panel {
   }
 
   dismiss() {
-    if (this.update({ type: "dismiss", clientId: newClientId() })) this.renderSuggestions();
+    if (!this.update({ type: "dismiss", clientId: newClientId() })) return;
+    this.renderSuggestions();
+    this.feedback.show("Suggestions dismissed: press u to bring them back.");
   }
 
   /** "Not this one" on suggestion `index`: feedback for review and metrics, nothing inserted. */
@@ -266,6 +319,11 @@ class Panel {
       case "pick":
         this.pick("suggestions", command.index);
         break;
+    if (!this.help.hidden && (event.key === "Escape" || event.key === "?")) {
+      event.preventDefault();
+      this.toggleHelp(false);
+      return;
+    }
       case "move":
         this.moveHighlight(command.list, command.step);
         break;
@@ -275,6 +333,9 @@ class Panel {
       case "reject":
         this.reject(command.index);
         break;
+      dismissed: Boolean(
+        conversation?.suggestions && conversation.dismissed === conversation.suggestions.suggestion,
+      ),
       case "close_search":
         this.closeSearch();
         break;
@@ -297,6 +358,12 @@ class Panel {
 
   // --- Drawing --------------------------------------------------------------------------------
 
+      case "help":
+        this.toggleHelp();
+        break;
+      case "undo_dismiss":
+        if (this.update({ type: "undo_dismiss" })) this.renderSuggestions();
+        break;
   render() {
     renderTabs(this.dom.tabs, this.state);
     this.renderStatus();
@@ -359,8 +426,9 @@ function main() {
     // socket: it can hand over the agent's token (never through the URL; see docs/protocol.md).
     window.addEventListener("message", (event) => {
       const data = event.data;
-      if (event.source !== window.parent || !data || data.type !== "assist:auth") return;
-      if (typeof data.token === "string" && data.token) socket.authenticate(data.token);
+      if (event.source !== window.parent || !data) return;
+      if (data.type !== "assist:auth") panel.onHostMessage(data);
+      else if (typeof data.token === "string" && data.token) socket.authenticate(data.token);
     });
     window.parent.postMessage({ type: "assist:panel-ready" }, "*");
   }

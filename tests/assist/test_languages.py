@@ -305,3 +305,28 @@ def test_another_agents_conversation_language_is_not_theirs_to_set(agent_user, o
     assert response.status_code in (403, 404)
     conversation.refresh_from_db()
     assert conversation.language == ""
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_demo_helpdesk_starts_a_spanish_speaking_customer(agent_user, settings):
+    from tests.conftest import client_for
+
+    settings.DEMO_HELPDESK = True
+    response = client_for(agent_user).post(reverse("demo-helpdesk-new"), {"language": "es"})
+    assert response.status_code == 302
+    conversation = Conversation.objects.get(channel="demo", assigned_agent=agent_user)
+    (message,) = conversation.messages.all()
+    assert message.role == "customer"
+    assert detect_language([message.text]) == "es"
+
+
+@pytest.mark.django_db
+def test_review_shows_the_conversation_s_language_and_who_set_it(supervisor_user):
+    from tests.conftest import client_for
+
+    conversation = factories.ConversationFactory(language="es", language_source="agent")
+    page = client_for(supervisor_user).get(reverse("review:conversation", args=[conversation.pk]))
+    assert "language <code>es</code> (agent)" in page.content.decode()
