@@ -173,7 +173,7 @@ def catalog_rows_split(
         for row in key_rows:
             if row in own_rows:
                 continue
-            candidate = TemplateVariant(locale=row.locale, title=row.title, body=row.body)
+            candidate = TemplateVariant(locale=row.locale or "", title=row.title, body=row.body)
             try:
                 candidate.clean_fields(exclude=["template", "updated_by"])
             except ValidationError as error:

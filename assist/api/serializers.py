@@ -138,7 +138,9 @@ class SuggestionItemSerializer(serializers.Serializer):
 
 class LanguageSerializer(serializers.Serializer):
     code = serializers.CharField(allow_blank=True)
-    source = serializers.CharField(allow_blank=True)
+    # The frame's key, though `source` is also a Field attribute: the serializer's metaclass
+    # takes declared fields off the class, so the two never meet.
+    source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     # False: the conversation is in a language the serving model was not trained on.
     in_model = serializers.BooleanField()
 
