@@ -86,6 +86,7 @@ bench: venv-dev
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/live_bench.py --agents 1,50 --seconds 60 --concurrency 2
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2
 	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 200000 --picks 1000000
+	$(BENCH_ENV) $(PY) bench/replay_bench.py --conversations 300
 
 bench-quick: venv-dev
 	$(PY) bench/ranker_bench.py --quick
@@ -93,6 +94,7 @@ bench-quick: venv-dev
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 40 --every 5 --seconds 20 --servers 2 --workers 2
 	$(BENCH_ENV) $(PY) bench/review_bench.py --conversations 4000 --picks 20000
+	$(BENCH_ENV) $(PY) bench/replay_bench.py --conversations 90 --sizes 100,300
 
 # The browser extension as a versioned zip in dist/ (load unpacked from static/extension/).
 extension: venv
