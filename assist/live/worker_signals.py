@@ -12,6 +12,7 @@ from celery.signals import task_prerun, worker_process_init, worker_ready
 from django.db import close_old_connections
 from django.utils import timezone
 
+from assist.languages import detect_language
 from assist.lifecycle.pii import pii_analyzer_load
 from assist.live.fields import find_date
 from assist.live.heartbeat import start_heartbeat
@@ -49,6 +50,12 @@ def load_model_at_start(**kwargs: Any) -> None:
         find_date("on 3 March", sent_at=timezone.now())
     except Exception:
         logger.exception("could not load the date parser at worker start")
+    try:
+        # The language identifier's models load on first use (seconds): paid here, not by the
+        # first ranking, which detects the conversation's language (assist/languages.py).
+        detect_language(["Where is my card? I ordered it two weeks ago."])
+    except Exception:
+        logger.exception("could not load the language identifier at worker start")
     if external_config() is not None:
         # The re-ranker's context is scrubbed first: the analyzer's load (seconds) is paid here,
         # not by the first ranking.
