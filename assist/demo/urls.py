@@ -12,6 +12,11 @@ urlpatterns = [
         views.helpdesk_conversation,
         name="demo-helpdesk-conversation",
     ),
+    path(
+        "helpdesk/conversations/<int:conversation_id>/close",
+        views.helpdesk_close,
+        name="demo-helpdesk-close",
+    ),
     path("helpdesk/customer/<str:token>/", views.customer, name="demo-customer"),
     path(
         "helpdesk/customer/<str:token>/messages",

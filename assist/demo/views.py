@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assist.access import conversation_for_user, require_role
+from assist.live.conversations import conversation_close
 from assist.live.messages import (
     CUSTOMER_LINK,
     InvalidInput,
@@ -154,6 +155,15 @@ def helpdesk_conversation(request: HttpRequest, conversation_id: int) -> JsonRes
     require_role(request.user, AGENT)
     conversation = conversation_for_user(request.user, conversation_id)
     return JsonResponse(_conversation_json(conversation))
+
+
+@_enabled
+@login_required
+@require_POST
+def helpdesk_close(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Closes (resolves) the chat; it leaves the inbox and every panel's tabs."""
+    conversation_close(user=request.user, conversation_id=conversation_id)
+    return redirect("demo-helpdesk")
 
 
 @_enabled

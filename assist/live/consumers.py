@@ -24,6 +24,7 @@ from django.http import Http404
 from assist import access, wire
 from assist.errors import InvalidInput
 from assist.live import picks, selectors
+from assist.live.conversations import conversation_close
 from assist.live.events import agent_group, conversation_group
 from assist.live.heartbeat import inference_available
 from assist.live.messages import Ingested, message_ingest
@@ -214,7 +215,13 @@ class AssistConsumer(AsyncWebsocketConsumer):
                 for c in selectors.open_conversations_for_agent(user)
             ]
         )()
-        await self._send("ready", user=user.get_username(), conversations=conversations)
+        # Only agents act in chats; a supervisor's panel watches (no close, no picks stored).
+        await self._send(
+            "ready",
+            user=user.get_username(),
+            conversations=conversations,
+            read_only=AGENT not in roles,
+        )
 
     async def disconnect(self, code: int) -> None:
         if self.auth_deadline is not None:
@@ -295,6 +302,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
             "pick": self._pick,
             "dismiss": self._dismiss,
             "search": self._search,
+            "close": self._close,
         }.get(kind)  # type: ignore[arg-type]
         if handler is None:
             raise FrameError("unknown_type", f"unknown frame type {kind!r}")
@@ -403,11 +411,31 @@ class AssistConsumer(AsyncWebsocketConsumer):
         )
         await self._send("search_results", request_id=frame.get("request_id"), items=items)
 
+    async def _close(self, frame: dict[str, Any]) -> None:
+        conversation_id = _conversation_id(frame.get("conversation"))
+        client_id = _field(frame, "client_id", str)
+        with _access_errors():
+            await database_sync_to_async(conversation_close)(
+                user=self.user, conversation_id=conversation_id
+            )
+        # Acknowledged whether or not this frame changed anything: closing is idempotent.
+        await self._send("ack", client_id=client_id, id=conversation_id, kind="close")
+
     # --- events from the channel layer (assist/live/events.py) -----------------------------------
 
     async def assist_suggestions(self, event: dict[str, Any]) -> None:
         if event["frame"]["conversation"] in self.subscribed:
             await self._send("suggestions", **event["frame"])
+
+    async def assist_closed(self, event: dict[str, Any]) -> None:
+        """A conversation was closed (assist/live/conversations.py): its tab goes."""
+        conversation_id = event["conversation"]
+        if conversation_id in self.subscribed:
+            self.subscribed.discard(conversation_id)
+            await self.channel_layer.group_discard(
+                conversation_group(conversation_id), self.channel_name
+            )
+        await self._send("closed", conversation=conversation_id)
 
     async def assist_ack(self, event: dict[str, Any]) -> None:
         await self._send("ack", client_id=event["client_id"], id=event["id"], kind=event["kind"])

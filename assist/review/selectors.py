@@ -31,6 +31,7 @@ class ConversationFilter(forms.Form):
     )
     date_from = forms.DateField(required=False, label="Started from")
     date_to = forms.DateField(required=False, label="Started to (inclusive)")
+    status = forms.ChoiceField(required=False, choices=[("", "any"), *Conversation.Status.choices])
     channel = forms.CharField(required=False, max_length=32)
     template = forms.CharField(required=False, max_length=255, label="Template sent (key)")
     suggestion_used = forms.ChoiceField(
@@ -56,6 +57,8 @@ class ConversationFilter(forms.Form):
         if data.get("date_to"):
             end = _day_start(data["date_to"]) + dt.timedelta(days=1)
             conversations = conversations.filter(started_at__lt=end)
+        if data.get("status"):
+            conversations = conversations.filter(status=data["status"])
         if data.get("channel"):
             conversations = conversations.filter(channel=data["channel"])
         if data.get("template"):

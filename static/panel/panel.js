@@ -1,5 +1,6 @@
 // The agent panel: one tab per open conversation, the ranked suggestions for the active one,
-// search, and a demo composer. It speaks docs/protocol.md through AssistSocket.
+// search, and closing a chat. It speaks docs/protocol.md through AssistSocket. (Playing the
+// customer is the demo helpdesk's business, never the panel's: static/helpdesk/.)
 //
 // This file wires things together: socket frames and the agent's clicks and keys become events
 // for reduce() (reduce.js), whose effects go to the socket; the views (views.js, lists.js) draw
@@ -10,6 +11,7 @@ import { copyText } from "./clipboard.js";
 import { byId, el } from "./dom.js";
 import { isPanelKey, keyCommand, keyTarget, remoteCommand } from "./keys.js";
 import { renderSearch, renderSuggestions } from "./lists.js";
+import { fitTabs } from "./tabstrip.js";
 import { AssistSocket, newClientId } from "./protocol.js";
 import { reduce } from "./reduce.js";
 import {
@@ -24,13 +26,11 @@ import {
   renderConnection,
   renderMessages,
   renderStatus,
-  renderTabs,
-} from "./views.js";
   keyHelp,
   renderLanguage,
+  renderTabs,
+} from "./views.js";
 
-// How long after a customer message the panel waits for its ranking before saying so.
-const SUGGESTION_TIMEOUT_MS = 5_000;
 const SEARCH_DEBOUNCE_MS = 150;
 
 class Panel {
@@ -54,17 +54,17 @@ class Panel {
       searchResults: byId("search-results"),
       searchEmpty: byId("search-empty"),
       feedback: byId("feedback"),
-      composer: byId("composer"),
-      composerText: byId("composer-text"),
-      composerRole: byId("composer-role"),
+      moreTabs: byId("more-tabs"),
+      conversationBar: byId("conversation-bar"),
+      conversationName: byId("conversation-name"),
+      closeChat: byId("close-chat"),
+      language: byId("conversation-language"),
+      languageNote: byId("language-note"),
     };
+    // Until `ready` says otherwise: a supervisor's panel only watches (no close button).
+    this.readOnly = true;
     this.feedback = new FeedbackLine(this.dom.feedback);
     this.onPick = (list, index) => this.pick(list, index);
-
-    if (focusConversation !== null) this.update({ type: "focus", conversation: focusConversation });
-  }
-
-  start() {
     this.onReject = (index) => this.reject(index);
     this.help = keyHelp();
     root.append(this.help);
@@ -74,6 +74,11 @@ class Panel {
     helpButton.setAttribute("aria-label", "Keyboard shortcuts");
     helpButton.addEventListener("click", () => this.toggleHelp());
     root.querySelector(".panel-header")?.append(helpButton);
+
+    if (focusConversation !== null) this.update({ type: "focus", conversation: focusConversation });
+  }
+
+  start() {
     const s = this.socket;
     s.on("connection", (info) => renderConnection(this.dom.connection, info));
     s.on("ready", (frame) => this.onReady(frame));
@@ -86,6 +91,8 @@ class Panel {
       this.renderStatus();
     });
     s.on("error", (frame) => this.onError(frame));
+    s.on("closed", (frame) => this.update(frame) && this.render());
+    s.on("language", (frame) => this.update(frame) && this.renderConversationBar());
 
     document.addEventListener("keydown", (event) => this.onKeydown(event));
     this.dom.tabs.addEventListener("click", (event) => {
@@ -93,16 +100,15 @@ class Panel {
       if (tab) this.activate({ type: "activate", conversation: tab.dataset.conversation });
     });
     this.dom.search.addEventListener("input", () => this.onSearchInput());
-    this.dom.composer.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.sendComposer();
+    this.dom.moreTabs.addEventListener("change", () => {
+      const conversation = this.dom.moreTabs.value;
+      if (conversation) this.activate({ type: "activate", conversation });
     });
-    this.dom.composerText.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.sendComposer();
-      }
-    });
+    new ResizeObserver(() => fitTabs(this.dom.tabs, this.dom.moreTabs)).observe(
+      this.dom.tabs.parentElement,
+    );
+    this.dom.closeChat.addEventListener("click", () => this.closeChat());
+    this.dom.language.addEventListener("change", () => this.setLanguage(this.dom.language.value));
     window.addEventListener("online", () => s.reconnectNow());
 
     this.render();
@@ -118,6 +124,7 @@ class Panel {
       if (effect.type === "send") this.socket.send(effect.frame);
       else if (effect.type === "subscribe") this.socket.subscribe(effect.conversation);
       else if (effect.type === "refresh") this.socket.refresh(effect.conversation);
+      else if (effect.type === "unsubscribe") this.socket.unsubscribe(effect.conversation);
     }
     return true;
   }
@@ -126,6 +133,7 @@ class Panel {
 
   onReady(frame) {
     if (frame.user) this.dom.user.textContent = frame.user;
+    this.readOnly = frame.read_only === true;
     this.update(frame);
     this.render();
   }
@@ -142,6 +150,11 @@ class Panel {
   onAck(frame) {
     const before = this.state;
     if (!this.update(frame)) return;
+    if (this.state.conversations !== before.conversations && frame.kind === "close") {
+      this.render();
+      this.feedback.show("Chat closed");
+      return;
+    }
     if (this.state.pendingPicks !== before.pendingPicks) this.renderLists();
     else this.renderMessagesIfChanged(before);
   }
@@ -169,28 +182,6 @@ class Panel {
     // Search fills placeholders for a conversation, so results for the old tab would be wrong.
     if (this.state.search.query) this.sendSearch();
     this.render();
-  }
-
-  /** Picks item `index` of the suggestions (`list` = "suggestions") or search results. */
-  pick(list, index) {
-    const item = listItems(this.state, list)[index];
-    if (!item) return;
-    // Start the copy first, while the keypress still counts as a user gesture.
-    const copied = copyText(item.body ?? "");
-    const conversation = activeConversation(this.state);
-    this.update({ type: "pick", list, index, clientId: newClientId(), now: performance.now() });
-    this.renderLists();
-
-    // The reply box's owner sends `pick` with the reply, edited or not (docs/protocol.md).
-    const pick = activeConversation(this.state)?.lastPick?.pick ?? null;
-    // `conversation`: the reply box refuses a pick for another chat than the one it shows.
-    const detail = {
-      conversation: conversation?.id ?? null,
-      customer: conversation ? conversationLabel(conversation) : "",
-      key: item.key,
-      text: item.body ?? "",
-      pick,
-    };
     const conversation = activeConversation(this.state);
     if (this.embedded && !fromHost && conversation) {
       window.parent.postMessage({ type: "assist:active", conversation: conversation.id }, "*");
@@ -222,6 +213,28 @@ class Panel {
 
   toggleHelp(show = this.help.hidden) {
     this.help.hidden = !show;
+  }
+
+  /** Picks item `index` of the suggestions (`list` = "suggestions") or search results. */
+  pick(list, index) {
+    const item = listItems(this.state, list)[index];
+    if (!item) return;
+    // Start the copy first, while the keypress still counts as a user gesture.
+    const copied = copyText(item.body ?? "");
+    const conversation = activeConversation(this.state);
+    this.update({ type: "pick", list, index, clientId: newClientId(), now: performance.now() });
+    this.renderLists();
+
+    // The reply box's owner sends `pick` with the reply, edited or not (docs/protocol.md).
+    const pick = activeConversation(this.state)?.lastPick?.pick ?? null;
+    // `conversation`: the reply box refuses a pick for another chat than the one it shows.
+    const detail = {
+      conversation: conversation?.id ?? null,
+      customer: conversation ? conversationLabel(conversation) : "",
+      key: item.key,
+      text: item.body ?? "",
+      pick,
+    };
     window.dispatchEvent(new CustomEvent("assist:pick", { detail }));
     if (this.embedded) window.parent.postMessage({ type: "assist:pick", ...detail }, "*");
 
@@ -286,32 +299,40 @@ class Panel {
     this.dom.search.blur();
   }
 
-  sendComposer() {
-    const text = this.dom.composerText.value.trim();
-    if (!text) return;
+  /** The agent's choice of the conversation's language ("" hands it back to detection); the
+   * server answers with a `language` frame and the list again, in that language. */
+  setLanguage(code) {
     const conversation = activeConversation(this.state);
-    if (!conversation) {
-      this.feedback.show("No conversation is open.", { error: true });
-      return;
-    }
-    const role = this.dom.composerRole.value === "agent" ? "agent" : "customer";
-    const clientId = newClientId();
-    this.update({ type: "compose", role, text, clientId, sentAt: new Date().toISOString() });
-    if (activeConversation(this.state).awaiting === clientId) {
-      const overdue = { type: "suggestions_overdue", conversation: conversation.id, clientId };
-      setTimeout(() => this.update(overdue) && this.renderStatus(), SUGGESTION_TIMEOUT_MS);
-    }
-    this.dom.composerText.value = "";
-    this.renderMessages();
+    if (this.readOnly || !conversation) return;
+    this.socket.send({
+      type: "language",
+      conversation: conversation.id,
+      language: code,
+      client_id: newClientId(),
+    });
+  }
+
+  /** Closes (resolves) the active chat; the server's answer removes its tab. */
+  closeChat() {
+    if (this.readOnly || !activeConversation(this.state)) return;
+    this.update({ type: "close", clientId: newClientId() });
   }
 
   onKeydown(event) {
+    if (!this.help.hidden && (event.key === "Escape" || event.key === "?")) {
+      event.preventDefault();
+      this.toggleHelp(false);
+      return;
+    }
     if (!isPanelKey(event)) return;
     const conversation = activeConversation(this.state);
     const command = keyCommand(event.key, keyTarget(event.target, this.dom.search), {
       suggestions: listItems(this.state, "suggestions").length,
       highlight: conversation?.highlight ?? -1,
       searching: Boolean(this.state.search.query),
+      dismissed: Boolean(
+        conversation?.suggestions && conversation.dismissed === conversation.suggestions.suggestion,
+      ),
     });
     if (!command) return;
     if (command.prevent) event.preventDefault();
@@ -319,11 +340,6 @@ class Panel {
       case "pick":
         this.pick("suggestions", command.index);
         break;
-    if (!this.help.hidden && (event.key === "Escape" || event.key === "?")) {
-      event.preventDefault();
-      this.toggleHelp(false);
-      return;
-    }
       case "move":
         this.moveHighlight(command.list, command.step);
         break;
@@ -333,14 +349,17 @@ class Panel {
       case "reject":
         this.reject(command.index);
         break;
-      dismissed: Boolean(
-        conversation?.suggestions && conversation.dismissed === conversation.suggestions.suggestion,
-      ),
       case "close_search":
         this.closeSearch();
         break;
       case "search_enter":
         this.searchEnter();
+        break;
+      case "help":
+        this.toggleHelp();
+        break;
+      case "undo_dismiss":
+        if (this.update({ type: "undo_dismiss" })) this.renderSuggestions();
         break;
       case "focus_search":
         this.dom.search.focus();
@@ -348,6 +367,9 @@ class Panel {
         break;
       case "cycle_tab":
         this.activate({ type: "cycle_tab", step: command.step });
+        break;
+      case "close_chat":
+        this.closeChat();
         break;
       case "blur":
         event.target.blur();
@@ -358,17 +380,21 @@ class Panel {
 
   // --- Drawing --------------------------------------------------------------------------------
 
-      case "help":
-        this.toggleHelp();
-        break;
-      case "undo_dismiss":
-        if (this.update({ type: "undo_dismiss" })) this.renderSuggestions();
-        break;
   render() {
     renderTabs(this.dom.tabs, this.state);
+    fitTabs(this.dom.tabs, this.dom.moreTabs);
+    this.renderConversationBar();
     this.renderStatus();
     this.renderMessages();
     this.renderLists();
+  }
+
+  renderConversationBar() {
+    const conversation = activeConversation(this.state);
+    this.dom.conversationBar.hidden = !conversation;
+    this.dom.conversationName.textContent = conversation ? conversationLabel(conversation) : "";
+    this.dom.closeChat.hidden = this.readOnly || !conversation;
+    renderLanguage(this.dom, conversation, this.readOnly);
   }
 
   renderStatus() {
@@ -386,12 +412,17 @@ class Panel {
   }
 
   renderLists() {
-    renderSuggestions(this.dom, this.state, this.onPick, this.onReject);
+    renderSuggestions(this.dom, this.state, this.onPick, this.rejectHandler());
     this.renderSearch();
   }
 
+  /** The "not this one" buttons' handler; none in a read-only (supervisor's) panel. */
+  rejectHandler() {
+    return this.readOnly ? null : this.onReject;
+  }
+
   renderSuggestions() {
-    renderSuggestions(this.dom, this.state, this.onPick, this.onReject);
+    renderSuggestions(this.dom, this.state, this.onPick, this.rejectHandler());
     this.update({ type: "shown", now: performance.now() });
   }
 

@@ -135,6 +135,8 @@ function onReady(state, frame) {
 function onState(state, frame) {
   const info = frame.conversation;
   if (!info || info.id === undefined) return state;
+  // A closed conversation holds no tab, even one the page was opened on.
+  if (info.status === "closed") return onClosed(state, { conversation: info.id });
   const conversations = new Map(state.conversations);
   let conversation = withNames(ensure(conversations, info.id), info);
   conversation.status = info.status ?? conversation.status;
@@ -200,6 +202,7 @@ function onAck(state, frame) {
     const acked = { id: frame.id, pending: false, retrying: false };
     return updateMessage(state, frame.client_id, acked, { firstOnly: true });
   }
+  if (frame.kind === "close") return onClosed(state, { conversation: frame.id });
   if (frame.kind === "pick" && state.pendingPicks.has(frame.client_id)) {
     return settlePick(state, frame.client_id, "saved");
   }
@@ -426,6 +429,32 @@ function onShown(state, { now }) {
   return next;
 }
 
+/** The agent closes (resolves) the active conversation; its tab goes when the server says so
+ * (`ack` of kind "close", or `closed`), so a refused close leaves it where it was. */
+function onClose(state, { clientId }) {
+  const conversation = activeConversation(state);
+  if (!conversation) return state;
+  const frame = { type: "close", conversation: conversation.id, client_id: clientId };
+  return { ...state, effects: [{ type: "send", frame }] };
+}
+
+/** A conversation was closed (here or anywhere): its tab goes, the next one becomes active. */
+function onClosed(state, { conversation: id }) {
+  const key = String(id);
+  if (!state.conversations.has(key)) return state;
+  const keys = [...state.conversations.keys()];
+  const conversations = new Map(state.conversations);
+  conversations.delete(key);
+  let next = { ...state, conversations };
+  if (state.activeKey === key) {
+    const index = keys.indexOf(key);
+    const neighbour = keys[index + 1] ?? keys[index - 1] ?? null;
+    next = { ...next, activeKey: null };
+    if (neighbour !== null) next = activate(next, neighbour);
+  }
+  return { ...next, effects: [{ type: "unsubscribe", conversation: id }] };
+}
+
 const HANDLERS = new Map([
   ["ready", onReady],
   ["state", onState],
@@ -449,6 +478,8 @@ const HANDLERS = new Map([
   ["compose", onCompose],
   ["suggestions_overdue", onSuggestionsOverdue],
   ["shown", onShown],
+  ["close", onClose],
+  ["closed", onClosed],
 ]);
 
 export function reduce(state, event) {

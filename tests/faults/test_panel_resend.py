@@ -1,7 +1,7 @@
-"""Drill: the database goes away under an agent's panel (Chromium) while she types a message
-and picks a suggestion. The server answers each frame `unavailable` ("send it again"); the
-panel keeps them pending and resends them with backoff, and when the database is back both are
-stored, once, and the panel shows them saved, nothing marked failed.
+"""Drill: the database goes away under an agent's panel (Chromium) while she picks a suggestion
+in one chat and closes another. The server answers each frame `unavailable` ("send it again");
+the panel keeps them pending and resends them with backoff, and when the database is back both
+are stored, once: the pick shows saved, nothing marked failed, and the closed chat's tab goes.
 
 The server reaches PostgreSQL through the drills' loopback proxy (conftest.py), which the test
 cuts and restores.
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.contrib.auth.hashers import make_password
 
-from assist.models import Message, Pick, Suggestion
+from assist.models import Conversation, Pick, Suggestion
 from tests import factories
 from tests.live import (
     CHROMIUM,
@@ -26,8 +26,6 @@ from tests.live import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-TEXT = "Typed while the database was away"
-PENDING, FAILED = re.compile(r"\bpending\b"), re.compile(r"\bfailed\b")
 PICKED, SAVED = re.compile(r"\bpicked\b"), re.compile(r"\bsaved\b")
 
 
@@ -56,6 +54,7 @@ def shown_list(db):
     agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
     agent.save(update_fields=["password"])
     conversation = factories.ConversationFactory(assigned_agent=agent)
+    factories.ConversationFactory(assigned_agent=agent, customer_name="Resolved Customer")
     message = factories.MessageFactory(conversation=conversation, text="I lost my card")
     Suggestion.objects.create(
         conversation=conversation,
@@ -66,7 +65,7 @@ def shown_list(db):
     return conversation
 
 
-def test_what_is_typed_and_picked_during_a_database_blip_is_stored_after_it(
+def test_what_is_picked_and_closed_during_a_database_blip_is_stored_after_it(
     proxied, shown_list, tmp_path
 ):
     from playwright.sync_api import expect, sync_playwright
@@ -85,27 +84,29 @@ def test_what_is_typed_and_picked_during_a_database_blip_is_stored_after_it(
         item = page.locator('#suggestions li.suggestion[data-key="card.lost"]')
         expect(item).to_be_visible(timeout=15_000)
 
+        other = page.locator("#tabs .tab", has_text="Resolved Customer")
+        expect(other).to_have_count(1, timeout=15_000)
+
         proxy.cut()
         page.keyboard.press("1")  # pick the first suggestion
-        page.fill("#composer-text", TEXT)
-        page.click("#composer-send")
-        sent = page.locator("#messages li", has_text=TEXT)
+        other.click()
+        page.keyboard.press("Shift+C")  # close the other chat
 
         def refusals() -> int:
             return server_log.read_text().count("database unavailable")
 
         # Both refused: still pending, never failed, nothing stored; and sent again.
         wait_for(lambda: refusals() >= 2, timeout=60, what="the server to refuse both frames")
-        assert not outside_the_browser(Message.objects.filter(text=TEXT).exists)
+        closed = Conversation.objects.filter(status="closed").exists
+        assert not outside_the_browser(closed)
         assert not outside_the_browser(Pick.objects.exists)
-        expect(sent).to_have_class(PENDING)
-        expect(sent).not_to_have_class(FAILED)
+        expect(other).to_have_count(1)
+        page.locator("#tabs .tab").first.click()
         expect(item).to_have_class(PICKED)
         wait_for(lambda: refusals() >= 4, timeout=60, what="the panel to send them again")
 
         proxy.start()
-        expect(sent).not_to_have_class(PENDING, timeout=30_000)
-        expect(sent).not_to_have_class(FAILED)
+        expect(other).to_have_count(0, timeout=30_000)
         wait_for(
             lambda: outside_the_browser(Pick.objects.exists),
             timeout=30,
@@ -114,6 +115,8 @@ def test_what_is_typed_and_picked_during_a_database_blip_is_stored_after_it(
         expect(item).to_have_class(SAVED, timeout=10_000)
         browser.close()
 
-    assert Message.objects.filter(text=TEXT).count() == 1
+    assert list(
+        Conversation.objects.filter(status="closed").values_list("customer_name", flat=True)
+    ) == ["Resolved Customer"]
     picks = Pick.objects.filter(conversation=conversation)
     assert list(picks.values_list("template__key", "rank")) == [("card.lost", 1)]

@@ -103,7 +103,7 @@ describe("conversations and tabs", () => {
   test("a state frame fills in a conversation and activates it when none is", () => {
     const state = reduce(initialState(), {
       type: "state",
-      conversation: { id: 5, external_id: "T-5", customer_name: "Jo", status: "closed" },
+      conversation: { id: 5, external_id: "T-5", customer_name: "Jo", status: "open" },
       messages: [{ id: 1, role: "customer", text: "hi" }],
       suggestions: null,
       assist_available: true,
@@ -112,7 +112,7 @@ describe("conversations and tabs", () => {
     const five = conversation(state, 5);
     assert.equal(state.activeKey, "5");
     assert.equal(conversationLabel(five), "Jo");
-    assert.equal(five.status, "closed");
+    assert.equal(five.status, "open");
     assert.equal(five.suggestionsEnabled, false);
     assert.deepEqual(five.messages, [{ id: 1, role: "customer", text: "hi" }]);
     assert.equal(reduce(state, { type: "state", conversation: null }), state);
