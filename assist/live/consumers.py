@@ -23,10 +23,12 @@ from django.http import Http404
 
 from assist import access, wire
 from assist.errors import InvalidInput
+from assist.languages import AGENT as AGENT_CHOICE
 from assist.live import picks, selectors
 from assist.live.conversations import conversation_close
 from assist.live.events import agent_group, conversation_group
 from assist.live.heartbeat import inference_available
+from assist.live.languages import conversation_language_set
 from assist.live.messages import Ingested, message_ingest
 from assist.live.picks import PickRequest, ack_kind, pick_submit, pick_validate
 from assist.models import Conversation
@@ -303,6 +305,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
             "dismiss": self._dismiss,
             "search": self._search,
             "close": self._close,
+            "language": self._language,
         }.get(kind)  # type: ignore[arg-type]
         if handler is None:
             raise FrameError("unknown_type", f"unknown frame type {kind!r}")
@@ -421,7 +424,24 @@ class AssistConsumer(AsyncWebsocketConsumer):
         # Acknowledged whether or not this frame changed anything: closing is idempotent.
         await self._send("ack", client_id=client_id, id=conversation_id, kind="close")
 
+    async def _language(self, frame: dict[str, Any]) -> None:
+        """The agent's choice of the conversation's language (blank: detect it again)."""
+        language = _field(frame, "language", str)
+        client_id = _field(frame, "client_id", str)
+        conversation = await _conversation(self.user, frame.get("conversation"), write=True)
+        await database_sync_to_async(conversation_language_set)(
+            conversation=conversation, language=language, source=AGENT_CHOICE
+        )
+        await self._send("ack", client_id=client_id, id=conversation.pk, kind="language")
+
     # --- events from the channel layer (assist/live/events.py) -----------------------------------
+
+    async def assist_language(self, event: dict[str, Any]) -> None:
+        """The conversation's language changed (assist/live/languages.py)."""
+        if event["conversation"] in self.subscribed:
+            await self._send(
+                "language", conversation=event["conversation"], language=event["language"]
+            )
 
     async def assist_suggestions(self, event: dict[str, Any]) -> None:
         if event["frame"]["conversation"] in self.subscribed:

@@ -70,6 +70,7 @@ function renderItem(item, index, { highlighted, picked, onPick, onReject }) {
   const li = el("li", "suggestion");
   li.dataset.key = item.key;
   li.dataset.rank = String(index + 1);
+  if (item.locale) li.dataset.locale = item.locale;
   li.classList.toggle("confident", Boolean(item.confident));
   li.classList.toggle("already-sent", Boolean(item.already_sent));
   li.classList.toggle("highlighted", highlighted);
@@ -90,6 +91,12 @@ function renderItem(item, index, { highlighted, picked, onPick, onReject }) {
   }
   if (item.confident) head.append(el("span", "badge badge-confident", "confident"));
   if (item.already_sent) head.append(el("span", "badge badge-sent", "already sent"));
+  if (item.fallback) {
+    // No text in the conversation's language: the key's own text, in its locale.
+    const badge = el("span", "badge badge-fallback", `${String(item.locale).toUpperCase()} text`);
+    badge.title = "This template has no text in the conversation's language yet";
+    head.append(badge);
+  }
   if (rejected) head.append(el("span", "pick-state", "not this one"));
   else if (picked) head.append(el("span", "pick-state", picked === "saved" ? "saved" : "copied"));
   if (onReject && !rejected) {
