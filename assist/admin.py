@@ -97,12 +97,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "activated_at",
         "activated_by",
         "activated_how",
+        "artifact_status",
         "created_at",
     )
     list_filter = ("is_active", "activated_how")
     search_fields = ("name", "notes")
     readonly_fields = (
         "name",
+        "artifact",
+        "sha256",
+        "artifact_status",
         "path",
         "base_model",
         "is_active",
@@ -148,6 +152,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         version = model_version_activate(version=queryset.get(), by=_user(request))
         self.message_user(request, f"{version.name} is now active.", messages.SUCCESS)
+
+    @admin.display(description="artifact")
+    def artifact_status(self, version: ModelVersion) -> str:
+        """Whether every host that tried could fetch and verify it (serving/model_cache.py)."""
+        if not version.artifact:
+            return f"local directory {version.path}" if version.path else "-"
+        if not version.artifact_errors:
+            return "ok"
+        return "; ".join(
+            f"unavailable on {host} since {entry['at'][:19].replace('T', ' ')}: {entry['error']}"
+            for host, entry in sorted(version.artifact_errors.items())
+        )
 
     @admin.display(description="activations (newest last)")
     def activation_history(self, version: ModelVersion) -> str:

@@ -176,10 +176,22 @@ class Message(models.Model):
 
 
 class ModelVersion(models.Model):
-    """A trained ranker directory with its evaluation metrics; at most one is active."""
+    """A trained ranker with its evaluation metrics; at most one is active.
+
+    The model is an artifact in shared storage (assist/lifecycle/artifacts.py): one tar of the
+    model directory and its SHA-256, which every worker fetches, checks and caches. A version
+    registered before artifacts has only `path`, a directory on the host that trained it.
+    """
 
     name = models.CharField(max_length=100, unique=True)
-    path = models.CharField(max_length=500)
+    # A local model directory: versions from before artifacts, and RANKER_DIR's fallback.
+    path = models.CharField(max_length=500, blank=True)
+    # The archive's name in the `models` storage (STORAGES) and its checksum; blank: path only.
+    artifact = models.CharField(max_length=500, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # Hosts that could not fetch or verify the artifact: {host: {"at": iso time, "error": text}};
+    # a host's entry goes when it fetches the version. Shown in the registry.
+    artifact_errors = models.JSONField(default=dict, blank=True)
     base_model = models.CharField(max_length=200, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)

@@ -1,18 +1,23 @@
 """The model registry: register a trained ranker, promote it, roll back to any earlier one.
 
-Exactly one version is active (a partial unique constraint guarantees at most one); workers
-read the active version for every ranking, so a promotion reaches them without a restart
-(see `assist.serving.model_cache`).
+A registered version is an artifact in shared storage with its checksum
+(assist/lifecycle/artifacts.py), so that a worker on any host can load it. Exactly one version
+is active (a partial unique constraint guarantees at most one); workers read the active version
+for every ranking, so a promotion reaches them without a restart (see
+`assist.serving.model_cache`).
 """
 
+import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from assist.lifecycle.artifacts import artifact_publish, artifact_storage
 from assist.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -96,3 +101,32 @@ def model_version_rollback(
     if previous is None:
         raise NothingToRollBackTo("no earlier active version to roll back to")
     return model_version_activate(version=previous, by=by, how=ModelVersion.Activation.ROLLED_BACK)
+
+
+def model_version_register(
+    *, name: str, path: Path, notes: str = "", metrics: dict[str, Any] | None = None
+) -> ModelVersion:
+    """Publish the trained model directory `path` as an artifact and register it as version
+    `name` (not active), with its base model and, unless `metrics` are given, the training
+    metrics from its `ranker.json`. Registering the same name and directory again returns the
+    version registered; a name taken by another model is refused (ValueError)."""
+    config = json.loads((path / "ranker.json").read_text())
+    artifact = artifact_publish(source=path, name=name)
+    version, created = ModelVersion.objects.get_or_create(
+        name=name,
+        defaults={
+            "artifact": artifact.name,
+            "sha256": artifact.sha256,
+            "base_model": config.get("base_model", ""),
+            "metrics": metrics if metrics is not None else {"training": config.get("metrics", {})},
+            "notes": notes,
+        },
+    )
+    if not created:
+        # Not this archive's version: no archive that nothing names.
+        artifact_storage().delete(artifact.name)
+        if version.sha256 != artifact.sha256:
+            raise ValueError(f"model version {name!r} is registered for another model")
+        return version
+    logger.info("registered model version %s (artifact %s)", name, artifact.name)
+    return version

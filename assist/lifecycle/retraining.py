@@ -8,10 +8,14 @@ on what customers ask now?", with a paired interval of the difference (compariso
 Promotion is a catalog admin's decision in the admin, or automatic when `RETRAIN_PROMOTE_MARGIN`
 is set, the new model beats the active one by at least that much top-1 accuracy, and the
 difference is significant (its 95% interval over test conversations leaves out zero).
+
+The new model is published as an artifact in shared storage (registry.model_version_register),
+so every worker, on any host, can load it. One retraining runs at a time in the whole deployment
+(a database lock, locks.py): a second one, from beat or `manage.py train_ranker`, stops at once
+with RetrainRunning.
 """
 
 import dataclasses
-import json
 import logging
 import tempfile
 import time
@@ -24,19 +28,25 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from assist.lifecycle.comparison import PairedComparison, TurnHits, paired_comparison, turn_hits
-from assist.lifecycle.registry import model_dir_install, model_version_activate
+from assist.lifecycle.locks import deployment_lock
+from assist.lifecycle.registry import model_version_activate, model_version_register
 from assist.lifecycle.training_data import (
     catalog_write_csv,
     conversations_split_by_time,
     conversations_write_jsonl,
 )
 from assist.models import Conversation, ModelVersion
+from assist.serving import model_cache
 
 logger = logging.getLogger(__name__)
 
 
 class NotEnoughData(RuntimeError):
     """Too few templated agent turns in the logs to train on."""
+
+
+class RetrainRunning(RuntimeError):
+    """Another retraining is running in the deployment; this one did not start."""
 
 
 @dataclass(frozen=True)
@@ -95,16 +105,25 @@ def promotion_due(comparison: PairedComparison | None, margin: float | None) -> 
 
 def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
     """Train a new ranker on the logs and register it with metrics beside the active one's,
-    both on the same test turns that neither model's fitting saw."""
+    both on the same test turns that neither model's fitting saw.
+
+    Raises RetrainRunning, changing nothing, while another retraining runs anywhere.
+    """
+    with deployment_lock("retrain", wait=False) as held:
+        if not held:
+            logger.warning("retraining not started: another retraining is running")
+            raise RetrainRunning("another retraining is running; this one did not start")
+        return _retrain(options or RetrainOptions())
+
+
+def _retrain(options: RetrainOptions) -> ModelVersion:
     from ranker.train import TrainConfig, train
 
-    options = options or RetrainOptions()
     domain_adapt = (
         settings.RETRAIN_DOMAIN_ADAPT if options.domain_adapt is None else options.domain_adapt
     )
     active = ModelVersion.objects.filter(is_active=True).first()
     name = "retrain-" + timezone.now().strftime("%Y%m%d-%H%M%S")
-    target = Path(settings.MODELS_DIR) / name
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -160,33 +179,33 @@ def ranker_retrain(*, options: RetrainOptions | None = None) -> ModelVersion:
             }
         active_metrics = comparison = None
         if active is not None:
-            active_metrics, active_hits = _evaluate(active.path, paths["test"])
+            active_metrics, active_hits = _evaluate(
+                str(model_cache.model_dir(active)), paths["test"]
+            )
             comparison = paired_comparison(new_hits, active_hits)
-        model_dir_install(source=work / "model", target=target)
-    test_times = split.test.aggregate(first=Min("started_at"), last=Max("started_at"))
-    version = ModelVersion.objects.create(
-        name=name,
-        path=str(target),
-        base_model=json.loads((target / "ranker.json").read_text()).get("base_model", ""),
-        metrics={
-            "test": new_metrics,
-            "active_on_same_test": active_metrics,
-            "comparison": comparison.as_dict() if comparison else None,
-            # None: trained without the stage; else its effect on the test split.
-            "domain_adapt": adaptation,
-            "active_version": active.name if active else None,
-            "split": {
-                "conversations": counts,
-                "templated_turns": labelled,
-                "undated_in_train": split.undated,
-                "test_from": test_times["first"].isoformat() if test_times["first"] else None,
-                "test_to": test_times["last"].isoformat() if test_times["last"] else None,
+        test_times = split.test.aggregate(first=Min("started_at"), last=Max("started_at"))
+        version = model_version_register(
+            name=name,
+            path=work / "model",
+            metrics={
+                "test": new_metrics,
+                "active_on_same_test": active_metrics,
+                "comparison": comparison.as_dict() if comparison else None,
+                # None: trained without the stage; else its effect on the test split.
+                "domain_adapt": adaptation,
+                "active_version": active.name if active else None,
+                "split": {
+                    "conversations": counts,
+                    "templated_turns": labelled,
+                    "undated_in_train": split.undated,
+                    "test_from": test_times["first"].isoformat() if test_times["first"] else None,
+                    "test_to": test_times["last"].isoformat() if test_times["last"] else None,
+                },
+                "train_examples": labelled["train"],
+                "test_examples": new_metrics["n_all"],
+                "train_seconds": round(time.monotonic() - started),
             },
-            "train_examples": labelled["train"],
-            "test_examples": new_metrics["n_all"],
-            "train_seconds": round(time.monotonic() - started),
-        },
-    )
+        )
     logger.info("registered %s (test top-1 %.4f)", name, new_metrics["top1_all"])
     if promotion_due(comparison, options.promote_margin):
         model_version_activate(version=version, how=ModelVersion.Activation.AUTOMATIC)

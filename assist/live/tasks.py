@@ -12,7 +12,12 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from assist.lifecycle.retraining import NotEnoughData, RetrainOptions, ranker_retrain
+from assist.lifecycle.retraining import (
+    NotEnoughData,
+    RetrainOptions,
+    RetrainRunning,
+    ranker_retrain,
+)
 from assist.live import worker_signals  # noqa: F401  (connects the worker's signal handlers)
 from assist.live.picks import PickRequest, pick_record
 from assist.live.rankings import ranking_fail
@@ -87,7 +92,7 @@ def retrain() -> int | None:
                 promote_margin=settings.RETRAIN_PROMOTE_MARGIN,
             )
         )
-    except NotEnoughData as error:
+    except (NotEnoughData, RetrainRunning) as error:
         logger.info("no retraining: %s", error)
         return None
     return version.pk

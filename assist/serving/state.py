@@ -26,6 +26,9 @@ class ServingState:
         self.load_lock = threading.Lock()
         self.rankers: dict[int, Ranker] = {}  # loaded model versions, by primary key
         self.loading: set[int] = set()  # model versions loading in a background thread
+        # Versions whose artifact could not be fetched: not tried again before this time
+        # (time.monotonic()), by primary key.
+        self.unavailable: dict[int, float] = {}
         self.serving: ModelVersion | None = None  # the active version this process served last
         self.catalog: ActiveCatalog | None = None
         self.retrievers: dict[str, TemplateRetriever] = {}  # by base model
@@ -36,6 +39,7 @@ class ServingState:
         with self.lock:
             self.rankers.clear()
             self.loading.clear()
+            self.unavailable.clear()
             self.serving = None
             self.catalog = None
             self.retrievers.clear()

@@ -1,9 +1,13 @@
-"""`manage.py ensure_model`: make sure a ranker can serve; train the default one if none can.
+"""`manage.py ensure_model`: make sure a ranker can serve; register the default one if none can.
 
-With no active ModelVersion and nothing in RANKER_DIR, it trains a model on the stored
-conversations (the demo's, on a fresh `make run`) and leaves it in RANKER_DIR, where the
-workers find it. Later runs reuse it. It trains only a head over the frozen encoder's
-embeddings, which takes about a minute here; the full fine-tune is `python -m ranker train`.
+Once per deployment, not once per host: every host's `make run` (or release step) may call it,
+and a database lock (assist/lifecycle/locks.py) lets one process at a time decide. With no
+active ModelVersion, it takes the model in RANKER_DIR, training one there first if there is none
+(on the stored conversations: the demo's, on a fresh `make run`), publishes it as an artifact in
+shared storage and activates it; every worker, on any host, then fetches that version. A process
+that waited for the lock finds the version active and does nothing. Training fits only a head
+over the frozen encoder's embeddings, about a minute here; the full fine-tune is
+`python -m ranker train`.
 """
 
 import tempfile
@@ -13,14 +17,23 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from assist.lifecycle.registry import model_dir_install
+from assist.lifecycle.locks import deployment_lock
+from assist.lifecycle.registry import (
+    model_dir_install,
+    model_version_activate,
+    model_version_register,
+)
 from assist.lifecycle.training_data import catalog_write_csv, conversations_write_jsonl
 from assist.models import Conversation, ModelVersion
 
 
 class Command(BaseCommand):
-    help = "Train the default ranker into RANKER_DIR unless a model is already there."
+    help = (
+        "Register and activate the default ranker (RANKER_DIR, trained there if empty) unless a "
+        "model version is active; once per deployment."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--epochs", type=int, default=40, help="head epochs (cheap)")
@@ -28,12 +41,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, epochs: int, max_tokens: int, **options: Any) -> None:
         target = Path(settings.RANKER_DIR)
-        if ModelVersion.objects.filter(is_active=True).exists():
-            self.stdout.write("ranker: the active model version serves")
-            return
-        if (target / "ranker.json").is_file():
-            self.stdout.write(f"ranker: reusing {target}")
-            return
+        with deployment_lock("ensure-model", wait=True):
+            if ModelVersion.objects.filter(is_active=True).exists():
+                self.stdout.write("ranker: the active model version serves")
+                return
+            if (target / "ranker.json").is_file():
+                self.stdout.write(f"ranker: reusing {target}")
+            else:
+                self._train(target, epochs=epochs, max_tokens=max_tokens)
+            version = model_version_register(
+                name="default-" + timezone.now().strftime("%Y%m%d-%H%M%S"),
+                path=target,
+                notes="The default model (manage.py ensure_model).",
+            )
+            model_version_activate(version=version)
+        self.stdout.write(f"ranker: {version.name} registered (artifact {version.artifact})")
+
+    def _train(self, target: Path, *, epochs: int, max_tokens: int) -> None:
         from ranker.train import TrainConfig, train
 
         with tempfile.TemporaryDirectory() as folder:

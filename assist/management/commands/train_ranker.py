@@ -6,7 +6,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assist.lifecycle.retraining import NotEnoughData, RetrainOptions, ranker_retrain
+from assist.lifecycle.retraining import (
+    NotEnoughData,
+    RetrainOptions,
+    RetrainRunning,
+    ranker_retrain,
+)
 
 
 class Command(BaseCommand):
@@ -64,12 +69,12 @@ class Command(BaseCommand):
                     domain_adapt=options["domain_adapt"],
                 )
             )
-        except NotEnoughData as error:
+        except (NotEnoughData, RetrainRunning) as error:
             raise CommandError(str(error)) from None
         metrics = version.metrics
         new, active = metrics["test"], metrics["active_on_same_test"]
         split = metrics["split"]
-        self.stdout.write(f"registered {version.name} at {version.path}")
+        self.stdout.write(f"registered {version.name} (artifact {version.artifact})")
         self.stdout.write(
             "conversations by start time: {train} train, {dev} dev (early stopping, "
             "calibration), {test} test (the comparison)".format(**split["conversations"])

@@ -75,7 +75,6 @@ def test_test_split_conversations_never_reach_fitting(
     conversation of the test split, the newest dated conversations, on which both models are
     compared; undated imports are trained on, never compared on."""
     call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
-    settings.MODELS_DIR = tmp_path / "models"
     settings.RETRAIN_MIN_EXAMPLES = 20
     records = generate_conversations(60, seed=11)
     start = timezone.now() - dt.timedelta(days=60)
@@ -125,7 +124,6 @@ def test_test_split_conversations_never_reach_fitting(
 @pytest.mark.django_db
 def test_retraining_needs_dated_conversations_to_compare_on(tmp_path, settings, monkeypatch):
     call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
-    settings.MODELS_DIR = tmp_path / "models"
     settings.RETRAIN_MIN_EXAMPLES = 20
     write_jsonl(generate_conversations(40, seed=2), tmp_path / "undated.jsonl")
     out = io.StringIO()
@@ -142,7 +140,6 @@ def test_retraining_runs_the_domain_adaptive_stage_and_reports_its_effect(
     tmp_path, demo_ranker_dir, settings, monkeypatch, adapt
 ):
     call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
-    settings.MODELS_DIR = tmp_path / "models"
     settings.RETRAIN_MIN_EXAMPLES = 20
     settings.RETRAIN_DOMAIN_ADAPT = adapt
     records = generate_conversations(40, seed=5)

@@ -297,7 +297,6 @@ def test_retraining_from_the_logs_registers_a_version_beside_the_active_one(
 ):
     from assist.lifecycle.retraining import RetrainOptions, ranker_retrain
 
-    settings.MODELS_DIR = tmp_path / "models"
     settings.RETRAIN_MIN_EXAMPLES = 50
     data = tmp_path / "logs.jsonl"
     records = generate_conversations(200, seed=7)
@@ -317,7 +316,9 @@ def test_retraining_from_the_logs_registers_a_version_beside_the_active_one(
         )
     )
 
-    assert (tmp_path / "models" / version.name / "ranker.json").is_file()
+    # Published as an artifact that any host can fetch and verify.
+    assert version.artifact and len(version.sha256) == 64 and not version.path
+    assert (model_cache.model_dir(version) / "ranker.json").is_file()
     assert not version.is_active and ModelVersion.objects.get(is_active=True) == active
     metrics = version.metrics
     assert metrics["active_version"] == "active"
@@ -422,7 +423,6 @@ def test_retraining_with_the_domain_adaptive_stage_reports_its_effect(
 ):
     from assist.lifecycle.retraining import RetrainOptions, ranker_retrain
 
-    settings.MODELS_DIR = tmp_path / "models"
     settings.RETRAIN_MIN_EXAMPLES = 50
     records = generate_conversations(120, seed=3)
     start = timezone.now() - dt.timedelta(days=120)
@@ -446,4 +446,4 @@ def test_retraining_with_the_domain_adaptive_stage_reports_its_effect(
     assert effect["new"] == pytest.approx(version.metrics["test"]["top1_all"])
     assert effect["active"] == pytest.approx(adaptation["without"]["top1_all"])
     assert effect["low"] <= effect["difference"] <= effect["high"]
-    assert json.loads((tmp_path / "models" / version.name / "ranker.json").read_text())
+    assert json.loads((model_cache.model_dir(version) / "ranker.json").read_text())
