@@ -16,6 +16,39 @@ def _fresh_serving_state():
     STATE.reset()
 
 
+@pytest.fixture(autouse=True)
+def _model_artifacts(settings, tmp_path_factory):
+    """Model artifacts and this host's model cache in the test session's temporary folder, not
+    in the checkout's var/ (assist/lifecycle/artifacts.py)."""
+    root = tmp_path_factory.getbasetemp()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "models": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root / "model-artifacts")},
+        },
+    }
+    settings.MODEL_CACHE_DIR = root / "model-cache"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Forget the WebSocket's per-agent frame counts (assist/ratelimit.py) before each test: a
+    rolled-back test's user ids come again, in this process's memory or in Redis."""
+    from django.core.cache import cache
+
+    backend = cache._cache  # LocMemCache's dict, or RedisCache's client
+    if isinstance(backend, dict):
+        with cache._lock:
+            for key in [k for k in backend if ":ratelimit:" in k]:
+                cache._delete(key)
+    else:
+        client = backend.get_client(write=True)
+        keys = list(client.scan_iter(match="*:ratelimit:*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
 @pytest.fixture
 def agent_user(db):
     return factories.agent(username="agent_ann")

@@ -1,33 +1,24 @@
-"""Per-agent request rate for the REST API (the WebSocket has its own bucket per socket)."""
+"""Per-agent request rate for the REST API (the WebSocket has its own, assist/ratelimit.py)."""
 
-import logging
 import time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
+
+from assist.ratelimit import rate_count, rate_window_start
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-logger = logging.getLogger(__name__)
-
 
 class AgentRateThrottle(SimpleRateThrottle):
     """`settings.API_RATE` per user (per address when signed out), counted in the shared cache
-    (Redis in production) in windows of the rate's period that start at a window's first
-    request.
-
-    One atomic INCR a request: DRF's own throttle reads a history list and writes it back, so
-    parallel requests overwrite each other's entries (872 of 1,000 parallel requests passed a
-    limit of 600). A fixed window may let up to twice the rate through across a window edge;
-    the limit is there to stop a runaway client, not to meter.
+    in windows of the rate's period (assist/ratelimit.py; let through if the cache is down).
 
     The rate is read per request rather than once at import, so tests and deployments can
-    change it. If the cache is unreachable the request is let through: a down Redis already
-    means degraded mode, and picks must still be stored (docs/protocol.md).
+    change it.
     """
 
     scope = "agent"
@@ -47,20 +38,10 @@ class AgentRateThrottle(SimpleRateThrottle):
             return True
         key = self.get_cache_key(request, view)
         self.now = time.time()
-        try:
-            # add is SET NX (atomic): the first request of a window starts its counter, with
-            # the window's length as expiry, and notes when the window began (Retry-After).
-            if cache.add(key, 0, timeout=self.duration):
-                cache.set(f"{key}:start", self.now, timeout=self.duration)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # the window ended between the two calls: start the next
-                cache.add(key, 0, timeout=self.duration)
-                count = cache.incr(key)
-            self.window_start = cache.get(f"{key}:start") or self.now
-        except Exception:
-            logger.warning("rate limit not checked: the cache is unreachable")
+        count = rate_count(key, period=self.duration)
+        if count is None:
             return True
+        self.window_start = rate_window_start(key) or self.now
         return count <= self.num_requests
 
     def wait(self) -> float:

@@ -7,12 +7,12 @@ A frame that fails any check gets an `error` frame and changes nothing.
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import redis
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -32,6 +32,7 @@ from assist.live.languages import conversation_language_set
 from assist.live.messages import Ingested, message_ingest
 from assist.live.picks import PickRequest, ack_kind, pick_submit, pick_validate
 from assist.models import Conversation
+from assist.ratelimit import rate_count
 from assist.roles import AGENT, SUPERVISOR, user_roles
 from assist.tokens import parse_authorization, token_is_live, token_lookup
 
@@ -60,23 +61,6 @@ def _field(frame: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> A
     if not isinstance(value, kind) or isinstance(value, bool):
         raise FrameError("invalid", f"'{name}' is missing or has the wrong type")
     return value
-
-
-class TokenBucket:
-    """Frames allowed per connection: `rate` a second on average, bursts up to `burst`."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 @database_sync_to_async
@@ -178,7 +162,6 @@ class AssistConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.subscribed = set()
         self.pick_fallbacks: set[asyncio.Future[None]] = set()
-        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
         headers = dict(self.scope.get("headers", []))
         raw = parse_authorization(headers.get(b"authorization", b"").decode("latin-1"))
         if raw:
@@ -244,7 +227,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
                 raise FrameError(
                     "too_large", f"frames are text of at most {settings.WS_MAX_FRAME_BYTES} bytes"
                 )
-            allowed = self.bucket.take()
+            allowed = await self._within_rate()
             # NUL, lone surrogates, huge numbers and deep nesting are refused here, whatever
             # field they are in, so no handler below has to think of them.
             frame = wire.json_loads(text_data)
@@ -275,6 +258,16 @@ class AssistConsumer(AsyncWebsocketConsumer):
             await self._error(
                 "unavailable", "the database is unavailable; try again shortly", client_id=client_id
             )
+
+    async def _within_rate(self) -> bool:
+        """Count one frame against the agent's budget, which all their sockets on every server
+        share (assist/ratelimit.py): WS_RATE_BURST frames in each window of WS_RATE_BURST /
+        WS_RATE_PER_SECOND seconds. Let through if the cache is unreachable."""
+        if self.user is None:
+            return True  # before `auth`, PRE_AUTH_MAX_FRAMES bounds the socket
+        period = max(1, round(settings.WS_RATE_BURST / settings.WS_RATE_PER_SECOND))
+        count = await sync_to_async(rate_count)(f"ratelimit:ws:user:{self.user.pk}", period=period)
+        return count is None or count <= settings.WS_RATE_BURST
 
     async def _pre_auth_allowed(self, text_data: str | None) -> bool:
         """Whether a frame from a socket not yet signed in may be read; closes it if not."""

@@ -1,5 +1,5 @@
 """The agent socket's doors, at the boundary (WebsocketCommunicator against the full ASGI app):
-Origin, tokens, whose conversation, and the per-socket rate limit. Every refusal is also checked
+Origin, tokens, whose conversation, and the per-agent rate limit. Every refusal is also checked
 for what it must not have done: no group joined, no row stored.
 """
 
