@@ -392,8 +392,6 @@ MODEL_CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR", BASE_DIR / "var" / "mod
 MODEL_FETCH_RETRY_S = float(os.environ.get("MODEL_FETCH_RETRY_S", "60"))
 
 # --- Retraining (assist/lifecycle/retraining.py) -----------------------------------------------
-# Where retrained model directories go, one folder per version.
-MODELS_DIR = Path(os.environ.get("MODELS_DIR", BASE_DIR / "var" / "models"))
 # Hours between scheduled retrainings by Celery beat; 0 turns the schedule off.
 RETRAIN_EVERY_HOURS = float(os.environ.get("RETRAIN_EVERY_HOURS", "168"))
 # Promote a retrained model automatically when its top-1 on the test split (the newest
@@ -419,6 +417,18 @@ if RETRAIN_EVERY_HOURS > 0:
             "schedule": RETRAIN_EVERY_HOURS * 3600,
         }
     }
+# One scheduler per deployment, however many hosts run beat: RedBeat keeps the schedule in
+# Redis, and the beat process holding its lock dispatches while the others wait for the lock
+# (https://redbeat.readthedocs.io/en/latest/config.html). If that process dies, another takes
+# over within BEAT_LOCK_TIMEOUT_S. Embedded mode has no beat (no worker to run the tasks).
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = "assist.beat"
+    # The leader renews its lock at least every BEAT_MAX_INTERVAL_S, so the lock's timeout
+    # must be longer; a waiting beat also retries the lock at that interval.
+    CELERY_BEAT_MAX_LOOP_INTERVAL = float(os.environ.get("BEAT_MAX_INTERVAL_S", "60"))
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("BEAT_LOCK_TIMEOUT_S", "300"))
 
 # --- External re-ranker (ranker/external.py): off unless a URL is set -----------------------
 # An OpenAI-compatible chat endpoint that re-ranks the classifier's top-M with a probability

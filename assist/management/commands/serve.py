@@ -116,11 +116,11 @@ class Command(BaseCommand):
                 "--hostname", f"assist-training-{port}@%h", "--loglevel", "INFO",
             ]  # fmt: skip
             if settings.RETRAIN_EVERY_HOURS > 0:
-                settings.MODELS_DIR.mkdir(parents=True, exist_ok=True)
+                # Every host may start one: RedBeat's lock in Redis lets one of them dispatch
+                # and keeps the others waiting (config/settings/base.py).
                 programs["beat"] = [
                     python, "-m", "celery", "-A", "config.celery_app", "beat",
                     "--loglevel", "INFO",
-                    "--schedule", str(settings.MODELS_DIR / "celerybeat-schedule"),
                 ]  # fmt: skip
 
         # One folder per port, rewritten at every start, so that two servers on one machine
