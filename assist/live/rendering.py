@@ -9,10 +9,11 @@ the panel shows beside the suggestion ("from the customer's message, 14:02").
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from assist.live import fields
 from assist.models import Conversation, Message
@@ -54,10 +55,17 @@ class FieldValue:
 class ConversationValues(Mapping[str, str]):
     """Placeholder values for one conversation (none without one), read as they are asked for."""
 
-    def __init__(self, conversation: Conversation | None) -> None:
+    def __init__(
+        self,
+        conversation: Conversation | None,
+        customer_messages: list[tuple[int, str, datetime]] | None = None,
+    ) -> None:
         self.conversation = conversation
         self._known = _record_values(conversation) if conversation else {}
-        self._messages: list[tuple[int, str, datetime]] | None = None
+        # (id, text, sent_at), newest first: read when first needed, unless the caller has them.
+        self._messages = (
+            customer_messages[:TYPED_MESSAGES] if customer_messages is not None else None
+        )
 
     def field(self, name: str) -> FieldValue | None:
         if name in _TYPED and name not in self._known:
@@ -94,6 +102,8 @@ class ConversationValues(Mapping[str, str]):
         for message_id, text, sent_at in self._messages:
             found = _TYPED[name](text, sent_at)
             if found:
+                if timezone.is_naive(sent_at):  # SQLite's raw rows: stored in UTC
+                    sent_at = timezone.make_aware(sent_at, UTC)
                 return FieldValue(
                     found.value, "customer", message_id, sent_at, matched=found.matched
                 )
@@ -116,9 +126,17 @@ def _record_values(conversation: Conversation) -> dict[str, FieldValue | None]:
     }
 
 
-def placeholder_values(conversation: Conversation | None) -> ConversationValues:
-    """The values the system knows for a conversation; others stay visibly unfilled."""
-    return ConversationValues(conversation)
+def placeholder_values(
+    conversation: Conversation | None,
+    *,
+    customer_messages: list[tuple[int, str, datetime]] | None = None,
+) -> ConversationValues:
+    """The values the system knows for a conversation; others stay visibly unfilled.
+
+    `customer_messages`: (id, text, sent_at) of the customer's messages, newest first, where the
+    caller has read them already (the worker has, for the ranking), to save reading them again.
+    """
+    return ConversationValues(conversation, customer_messages)
 
 
 def template_render(*, template: ResponseTemplate, conversation: Conversation) -> Rendered:

@@ -1,6 +1,7 @@
 """Reads for panels and the API, shaped as the protocol's frames (docs/protocol.md)."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -57,12 +58,14 @@ def suggestion_frame(
     sent: set[str] | None = None,
     templates: Mapping[str, ResponseTemplate] | None = None,
     variants: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+    customer_messages: list[tuple[int, str, datetime]] | None = None,
 ) -> dict[str, Any]:
     """The body of a `suggestions` frame: the stored list, rendered for its conversation.
 
     `sent`: the keys already sent in the conversation, `templates`: the templates by key
-    (at least the listed ones), and `variants`: their texts in other locales
-    (templates_app.active_catalog), when the caller has them at hand.
+    (at least the listed ones), `variants`: their texts in other locales
+    (templates_app.active_catalog), and `customer_messages`: (id, text, sent_at) of the
+    customer's messages, newest first, when the caller has them at hand.
     """
     conversation = suggestion.conversation
     keys = [item["key"] for item in suggestion.items]
@@ -70,7 +73,7 @@ def suggestion_frame(
         templates = ResponseTemplate.objects.in_bulk(keys, field_name="key")
     if variants is None:
         variants = variants_by_key(keys, conversation.language)
-    values = placeholder_values(conversation)
+    values = placeholder_values(conversation, customer_messages=customer_messages)
     if sent is None:
         sent = sent_template_keys(conversation)
     return {

@@ -101,7 +101,7 @@ WHERE m.id = %s
 
 # The turns of the conversation and the templates already sent in it.
 TURNS = """
-SELECT m.id, m.role, m.text, t."key"
+SELECT m.id, m.role, m.text, m.sent_at, t."key"
 FROM assist_message m
 LEFT JOIN templates_app_responsetemplate t ON t.id = m.template_id
 WHERE m.conversation_id = %s

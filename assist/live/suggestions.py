@@ -115,7 +115,9 @@ def _rank_and_store(job: _Job) -> Suggestion | None:
         rows = cursor.fetchall()
     # The context is the turns up to this message; the templates already sent are those of any
     # message (an agent may have replied while this one waited for a worker).
-    turns = [(role, text) for pk, role, text, _ in rows if pk <= job.message_id]
+    turns = [(role, text) for pk, role, text, *_ in rows if pk <= job.message_id]
+    # What the customer typed, newest first, for the placeholders it fills (rendering.py).
+    typed = [(pk, text, at) for pk, role, text, at, _ in reversed(rows) if role == CUSTOMER]
     sent = {key for *_, key in rows if key is not None}
     # The conversation's language from the customer's messages so far, before the list is
     # rendered in it (assist/languages.py); a statement only when it changes.
@@ -173,7 +175,11 @@ def _rank_and_store(job: _Job) -> Suggestion | None:
             {
                 "type": "assist.suggestions",
                 "frame": suggestion_frame(
-                    suggestion, sent=sent, templates=catalog.templates, variants=catalog.variants
+                    suggestion,
+                    sent=sent,
+                    templates=catalog.templates,
+                    variants=catalog.variants,
+                    customer_messages=typed,
                 ),
             },
         )

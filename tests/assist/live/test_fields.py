@@ -171,3 +171,10 @@ def test_a_suggestion_frame_carries_the_fields_without_reading_messages_it_does_
         frame = suggestion_frame(suggestion, sent=set(), templates=templates)
     assert frame["items"][0]["body"] == "Refund of €30 is on its way"
     assert frame["items"][0]["fields"][0]["source"] == "customer"
+    # The worker has the customer's messages at hand (the ranking read them): no query then.
+    typed = [(message.pk, "it was €45 in fact", message.sent_at)]
+    with django_assert_num_queries(0):
+        frame = suggestion_frame(
+            suggestion, sent=set(), templates=templates, customer_messages=typed
+        )
+    assert frame["items"][0]["body"] == "Refund of €45 is on its way"
