@@ -6,6 +6,8 @@ importer, `queryset.update()` in a shell), like the catalog version of 0002:
 - PostgreSQL: the pg_trgm extension (typos), and a generated `search_vector` column with the
   weighted full-text vector of title (A), key (B) and body (C), with a GIN index. The column is
   not a model field: Django has no tsvector field for SQLite, and nothing but the search reads it.
+  A trigram GIN index on `title || ' ' || key` finds the templates a typo may mean: the search's
+  `<%` filter must name that same expression to use it.
 - SQLite: an FTS5 table over title, key and body, kept by triggers, and an fts5vocab table over
   it (the vocabulary that typos are corrected against).
 
@@ -27,9 +29,12 @@ POSTGRESQL = (
         || setweight(to_tsvector('english', body), 'C')
     ) STORED;
     CREATE INDEX templates_app_search_vector ON {TABLE} USING gin (search_vector);
+    CREATE INDEX templates_app_search_trigram ON {TABLE}
+        USING gin ((title || ' ' || key) gin_trgm_ops);
     """,
     # The extension stays: other schemas may use it, and it costs nothing unused.
     f"""
+    DROP INDEX templates_app_search_trigram;
     DROP INDEX templates_app_search_vector;
     ALTER TABLE {TABLE} DROP COLUMN search_vector;
     """,
