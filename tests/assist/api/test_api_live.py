@@ -199,7 +199,9 @@ def test_ranking_a_message_stays_within_its_query_budget(
     settings.RANKER_DIR = demo_ranker_dir
     call_command("import_catalog", DEMO_CATALOG, stdout=io.StringIO())
     conversation = factories.ConversationFactory(assigned_agent=agent_user)
-    suggestion_create(message_id=factories.MessageFactory(conversation=conversation).pk)
+    # Long enough for its language to be detected (and stored: one UPDATE, once a conversation).
+    first = "My card has not arrived yet, it was ordered two weeks ago."
+    suggestion_create(message_id=factories.MessageFactory(conversation=conversation, text=first).pk)
     message = factories.MessageFactory(conversation=conversation, text="where is my card")
     # Read the message with its checks and the versions of the model and the catalog (both
     # already in memory), the turns, the conditional insert in a savepoint (two statements).
