@@ -285,12 +285,42 @@ function setupPanel(helpdesk) {
   }
 }
 
+/** The demo's "write as the customer" box: posts through the customer's signed link (as the
+ * customer window does), so one window can play both sides. Nothing like it is in the panel. */
+function setupCustomerComposer(helpdesk) {
+  const form = byId("hd-as-customer");
+  const input = byId("hd-as-customer-text");
+  if (!form || !input) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value;
+    if (!text.trim()) return;
+    // Generated once per message, so a retried post is stored once.
+    const body = new URLSearchParams({ text, client_id: crypto.randomUUID() });
+    try {
+      const response = await fetch(form.dataset.url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken() },
+        body,
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(answer.detail || `HTTP ${response.status}`);
+      input.value = "";
+      await helpdesk.poll();
+    } catch (error) {
+      helpdesk.setStatus(`Not posted: ${error.message}`, "error");
+    }
+  });
+}
+
 function main() {
   const root = byId("hd-conversation");
   if (!root) return;
   const helpdesk = new Helpdesk(root);
   helpdesk.start();
   setupPanel(helpdesk);
+  setupCustomerComposer(helpdesk);
   if (document.activeElement === document.body) helpdesk.reply.focus();
 }
 

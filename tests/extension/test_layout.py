@@ -201,13 +201,21 @@ def test_the_helpdesk_at_1024px_and_the_side_panel_at_400px(desk, tmp_path):
         assert helpdesk.evaluate(OVERFLOW) <= 0
         # Usable: the reply box keeps room to write in, beside the panel.
         assert helpdesk.locator("#hd-reply").bounding_box()["width"] >= 300
+        # The demo's customer side is played here (or in the customer window), not in a panel.
+        helpdesk.fill("#hd-as-customer-text", "My card was stolen on the bus")
+        helpdesk.click("#hd-as-customer button[type=submit]")
+        said = helpdesk.locator('#hd-messages .hd-message[data-role="customer"]')
+        expect(said).to_contain_text("My card was stolen on the bus", timeout=30_000)
+        assert helpdesk.evaluate(OVERFLOW) <= 0
 
         side = context.new_page()
         side.set_viewport_size({"width": 400, "height": 760})
         tab = tab_id(worker, f"{base}/demo/helpdesk/")
         side.goto(f"chrome-extension://{extension_id}/sidepanel.html?tab={tab}")
         panel = side.frame_locator("#panel")
-        expect(panel.locator("#connection")).to_have_text("connected", timeout=15_000)
+        # The side panel frames the panel once the content script has read the page.
+        expect(side.locator("#panel")).to_be_visible(timeout=30_000)
+        expect(panel.locator("#connection")).to_have_text("connected", timeout=30_000)
         expect(panel.locator("#tabs .tab").first).to_be_visible(timeout=15_000)
         assert side.evaluate(OVERFLOW) <= 0
         framed = next(f for f in side.frames if "/panel/" in f.url)
