@@ -90,6 +90,8 @@ class Helpdesk {
         this.send();
       } else if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey) {
         // Tab / Shift+Tab: the next / previous unfilled field; with none, Tab leaves the box.
+        // Taken already when the extension's content script moved to the field first.
+        if (event.defaultPrevented) return;
         if (this.selectField(event.shiftKey ? -1 : 1)) event.preventDefault();
       }
     });
