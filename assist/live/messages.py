@@ -200,6 +200,8 @@ def message_ingest(
     if (template_key is not None or pick is not None) and role != Message.Role.AGENT:
         raise InvalidInput("only agent messages may name a template or a pick")
     if pick is not None:
+        if sender is CUSTOMER_LINK:
+            raise InvalidInput("only a signed-in agent's reply carries a pick")
         agent_id = getattr(sender, "pk", None)
         try:
             reference = _pick_reference(pick, conversation_id=conversation_id, agent_id=agent_id)

@@ -154,7 +154,8 @@ def pick_validate(
 
 def ack_kind(action: str) -> str:
     """What an `ack` frame calls a stored pick row."""
-    return {Pick.Action.DISMISSED: "dismiss", Pick.Action.REJECTED: "reject"}.get(action, "pick")
+    kinds: dict[str, str] = {Pick.Action.DISMISSED: "dismiss", Pick.Action.REJECTED: "reject"}
+    return kinds.get(action, "pick")
 
 
 def pick_record(*, request: PickRequest) -> tuple[Pick, bool]:
