@@ -334,7 +334,7 @@ def _plan_topics(rng: random.Random, keys: list[str]) -> list[dict[str, Any]]:
     """The topics of one chat in order, each with how it is raised and what happens around it."""
     main = rng.choice(keys)
     count = rng.choices([1, 2, 3], weights=[35, 45, 20])[0]
-    topics = [{"key": main, "raised": FIRST}]
+    topics: list[dict[str, Any]] = [{"key": main, "raised": FIRST}]
     if main == "general.need_more_info":
         specific = rng.choice([k for k in keys if k != main])
         topics.append({"key": specific, "raised": SPECIFIC})
