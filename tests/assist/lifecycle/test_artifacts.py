@@ -112,7 +112,7 @@ def test_a_version_from_before_artifacts_loads_from_its_path(demo_ranker_dir, ho
     assert not host_cache.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_corrupt_artifact_is_refused_recorded_and_ranking_stays_on_the_version_it_has(
     trained, host_cache, caplog
 ):
@@ -151,7 +151,7 @@ def test_a_corrupt_artifact_is_refused_recorded_and_ranking_stays_on_the_version
     assert new.artifact_errors == {}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_with_no_version_of_its_own_reports_no_model_when_the_artifact_is_missing(
     trained, host_cache
 ):
@@ -168,7 +168,7 @@ def test_a_worker_with_no_version_of_its_own_reports_no_model_when_the_artifact_
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_hosts_ensure_the_model_at_once_and_one_version_is_registered(
     demo_ranker_dir, tmp_path
 ):
@@ -198,7 +198,7 @@ def test_two_hosts_ensure_the_model_at_once_and_one_version_is_registered(
     assert len(list((tmp_path / "artifacts").iterdir())) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_second_retraining_does_not_start_while_one_runs(caplog):
     running, release = threading.Event(), threading.Event()
 
