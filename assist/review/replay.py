@@ -8,8 +8,9 @@ mode), the lists the rankings store, the agent's picks (`pick_validate`, `pick_s
 replies with their template. The conversation's experiment arm is assigned as for any new
 conversation, so the control arm gets no lists at all.
 
-The agent is simulated, and so is its time. It sends the recorded reply; for a templated one
-it first takes the recorded template: from the list on screen when it is there (a selection
+The agent is simulated, and so is its time. Where the recording has free text it sends that
+text; where it has a template it picks that template and sends it as the panel inserts it, the
+reply carrying its pick. It picks from the list on screen when the template is there (a selection
 time that grows with its rank), otherwise by searching the catalog (longer, and longer still
 when it read a list in vain). `AgentTimeModel` holds the time model. The services read the time
 through `django.utils.timezone.now`; while a conversation is replayed that function returns
@@ -40,6 +41,7 @@ from django.utils import timezone
 from assist.errors import InvalidInput
 from assist.live.messages import CUSTOMER_LINK, conversation_open, message_ingest
 from assist.live.picks import PICK_WORKER_GRACE_S, pick_store_if_waiting, pick_submit, pick_validate
+from assist.live.rendering import template_render
 from assist.models import (
     Conversation,
     Experiment,
@@ -328,10 +330,11 @@ class Replay:
             rank=rank, list_shown=shown is not None, pace=pace, rng=rng
         )
         clock.advance(seconds)
+        suggestion_id = shown.pk if rank is not None and shown is not None else None
         request = pick_validate(
             conversation=conversation,
             agent_id=self.agent.pk,
-            suggestion_id=shown.pk if rank is not None and shown is not None else None,
+            suggestion_id=suggestion_id,
             template_key=turn.template,
             rank=rank,
             action=Pick.Action.INSERTED,
@@ -348,13 +351,17 @@ class Replay:
                 time.sleep(0.01)
             else:
                 pick_store_if_waiting(request=request)
+        # The agent sends the template as the panel inserts it (the recorded reply's own
+        # wording would be an edit, which assist/labels.py may count as the agent's own text),
+        # and the reply carries its pick, as the panel sends it.
+        template = ResponseTemplate.objects.get(key=turn.template)
         message_ingest(
             conversation_id=conversation.pk,
             sender=self.agent,
             role=Message.Role.AGENT,
-            text=turn.text,
+            text=template_render(template=template, conversation=conversation).text,
             client_id=client_id,
-            template_key=turn.template,
+            pick={"client_id": client_id, "template": turn.template, "suggestion": suggestion_id},
         )
         self.counts.templated_replies += 1
         if shown is not None:
