@@ -170,7 +170,8 @@ def compare_arms(
 def experiment_report(experiment: Experiment, period: metrics.Period) -> dict[str, Any]:
     """Per arm: conversations, replies, each metric's mean over conversations with its 95%
     interval; each arm compared with the reference arm (control if there is one, else the
-    first) on selection time, and model arms with the first model arm on the rates."""
+    first) on selection time, and model arms with the first model arm on the rates and on
+    selection time."""
     by_arm: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in metrics.arm_conversation_outcomes(experiment, period):
         by_arm[row["arm_id"]].append(row)
@@ -206,19 +207,20 @@ def experiment_report(experiment: Experiment, period: metrics.Period) -> dict[st
     reference = next((row for row in arms if row["arm"].is_control), arms[0])
     rate_reference = next((row for row in arms if not row["arm"].is_control), None)
     for row in arms:
-        # Selection time against the reference (the control arm when there is one); the
-        # suggestion rates, which a control arm has none of, against the first model arm.
-        against = [(reference, True)] if row is not reference else []
+        # Selection time against the reference (the control arm when there is one); model
+        # arms also against the first model arm, on the suggestion rates (which a control arm
+        # has none of) and on selection time: the difference between two models.
+        against = [(reference, True, False)] if row is not reference else []
         if rate_reference is not None and row is not rate_reference and not row["arm"].is_control:
-            against.append((rate_reference, False))
-        for other, selection in against:
+            against.append((rate_reference, rate_reference is not reference, True))
+        for other, selection, rates in against:
             comparisons += compare_arms(
                 arm=row["arm"].name,
                 outcomes=row["outcomes"],
                 reference=other["arm"].name,
                 reference_outcomes=other["outcomes"],
                 selection=selection,
-                rates=not selection,
+                rates=rates,
                 planned=planned,
             )
     report["reference"] = reference["arm"]
