@@ -231,10 +231,13 @@ def _sqlite_scores(
         allowed_sql, allowed_params = templates.order_by().values("pk").query.sql_with_params()
         weights = ", ".join(str(w) for w in FTS_WEIGHTS)
         cursor.execute(
-            f"SELECT s.rowid, t.key, -bm25({FTS_TABLE}, {weights}) AS relevance "
-            f"FROM {FTS_TABLE} s JOIN {ResponseTemplate._meta.db_table} t ON t.id = s.rowid "
-            f"WHERE {FTS_TABLE} MATCH %s AND s.rowid IN ({allowed_sql}) "
-            "ORDER BY relevance DESC, t.key LIMIT %s",
+            # MATERIALIZED: the full-text match runs once. Joined as a plain subquery, SQLite
+            # ran it again for every template (seconds for 3,000 templates).
+            f"WITH m AS MATERIALIZED (SELECT rowid AS id, -bm25({FTS_TABLE}, {weights}) AS "
+            f"relevance FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s) "
+            f"SELECT m.id, t.key, m.relevance FROM m "
+            f"JOIN {ResponseTemplate._meta.db_table} t ON t.id = m.id "
+            f"WHERE m.id IN ({allowed_sql}) ORDER BY m.relevance DESC, t.key LIMIT %s",
             [" OR ".join(f"({group})" for group in groups), *allowed_params, limit],
         )
         return [(pk, key, float(relevance)) for pk, key, relevance in cursor.fetchall()]
