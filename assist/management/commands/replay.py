@@ -101,8 +101,8 @@ class Command(BaseCommand):
             f"already) from {path}: {counts.customer_messages} customer messages, "
             f"{counts.templated_replies} templated replies ({counts.replies_with_list} with a "
             f"list, {counts.picks_from_list} taken from it, {counts.search_picks} by search), "
-            f"{counts.free_text_replies} free-text replies, {counts.lists_missing} lists "
-            "that never came"
+            f"{counts.free_text_replies} free-text replies; lists that never came: "
+            f"{counts.lists_missing}"
         )
         self.stdout.write(f"time model (simulated): {time_model_description(AgentTimeModel())}")
         self._report(experiment)
