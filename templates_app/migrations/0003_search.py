@@ -52,7 +52,8 @@ SQLITE = (
         """,
         f"""
         CREATE TRIGGER {FTS}_insert AFTER INSERT ON {TABLE} BEGIN
-            INSERT INTO {FTS}(rowid, title, key, body) VALUES (new.id, new.title, new.key, new.body);
+            INSERT INTO {FTS}(rowid, title, key, body)
+                VALUES (new.id, new.title, new.key, new.body);
         END
         """,
         f"""
@@ -65,7 +66,8 @@ SQLITE = (
         CREATE TRIGGER {FTS}_update AFTER UPDATE OF title, key, body ON {TABLE} BEGIN
             INSERT INTO {FTS}({FTS}, rowid, title, key, body)
                 VALUES ('delete', old.id, old.title, old.key, old.body);
-            INSERT INTO {FTS}(rowid, title, key, body) VALUES (new.id, new.title, new.key, new.body);
+            INSERT INTO {FTS}(rowid, title, key, body)
+                VALUES (new.id, new.title, new.key, new.body);
         END
         """,
         f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')",
