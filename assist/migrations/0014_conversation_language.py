@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assist", "0014_conversation_assignment"),
+        ("assist", "0013_model_artifacts"),
     ]
 
     operations = [
