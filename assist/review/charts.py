@@ -87,10 +87,14 @@ def line_chart(
         f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
     ]
     if x_labels:
-        for index in {0, len(x_labels) // 2, len(x_labels) - 1}:
+        last = len(x_labels) - 1
+        for index in sorted({0, len(x_labels) // 2, last}):
+            # The first label starts at its tick and the last ends at its own, so neither
+            # runs past the plot's edge (a centred last label was cut off by the viewBox).
+            anchor = "start" if index == 0 and last else "end" if index == last else "middle"
             parts.append(
                 f'<text x="{left + index * step:.1f}" y="{height - bottom + 18}" '
-                f'text-anchor="middle">{escape(x_labels[index])}</text>'
+                f'text-anchor="{anchor}">{escape(x_labels[index])}</text>'
             )
     for number, (name, points) in enumerate(series.items()):
         colour = COLOURS[number % len(COLOURS)]
@@ -111,9 +115,13 @@ def line_chart(
                     f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
                     f'points="{" ".join(run)}"/>'
                 )
+        # The swatch is a shape filled with the series' colour: the page's stylesheet sets the
+        # colour of every chart text, which overrode a coloured text glyph.
+        legend_x = left + number * 200
         parts.append(
-            f'<text x="{left + 8 + number * 200}" y="{height - 4}" fill="{colour}">'
-            f"■ {escape(name)}</text>"
+            f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" '
+            f'fill="{colour}" class="swatch"/>'
+            f'<text x="{legend_x + 14}" y="{height - 5}">{escape(name)}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every text in it went through escape()

@@ -115,7 +115,7 @@ class ConversationCounts(TypedDict):
 def with_counts(
     conversations: QuerySet[Conversation],
 ) -> "QuerySet[WithAnnotations[Conversation, ConversationCounts]]":
-    """Per row: messages, suggestion lists, suggestions used, templated replies.
+    """Per row: messages, suggestion lists, lists used, templated replies.
 
     Correlated subqueries, so a page of 50 rows costs 50 index lookups each, not a scan.
     """
@@ -123,7 +123,9 @@ def with_counts(
     return conversations.select_related("assigned_agent", "experiment_arm__experiment").annotate(
         n_messages=_count(Message.objects.filter(**mine)),
         n_lists=_count(Suggestion.objects.filter(**mine)),
-        n_used=_count(Pick.objects.filter(**mine, suggestion__isnull=False, action__in=USED)),
+        # Lists used, like the dashboard's acceptance: a list counts once however many picks
+        # (inserted, then sent; several templates) were taken from it, so never above n_lists.
+        n_used=_count(Suggestion.objects.filter(**mine, used=True)),
         n_templated=_count(Message.objects.filter(sent_template_q(), **mine)),
     )
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from assist.models import Conversation, Experiment, ExperimentArm, Message, Pick, Suggestion
+from assist.models import Conversation, Experiment, ExperimentArm, Message, Suggestion
 from tests import factories
 from tests.conftest import client_for
 
@@ -36,6 +36,7 @@ def conversations(db):
     ask = factories.MessageFactory(conversation=made["used"], sent_at=DAY)
     shown = factories.SuggestionFactory(message=ask, model_version=v1, templates=[a, b])
     factories.PickFactory(suggestion=shown, template=a, rank=1, time_to_pick_ms=1200)
+    Suggestion.objects.filter(pk=shown.pk).update(used=True)  # as the pick service does
     factories.MessageFactory(
         conversation=made["used"], role="agent", template=a, shown_suggestion=shown, shown_rank=1
     )
@@ -73,9 +74,7 @@ def test_export_round_trips_to_the_database(supervisor_client, conversations):
         assert row["arm"] == (c.experiment_arm.name if c.experiment_arm else "")
         assert int(row["messages"]) == Message.objects.filter(conversation=c).count()
         assert int(row["suggestion_lists"]) == Suggestion.objects.filter(conversation=c).count()
-        used = Pick.objects.filter(conversation=c, suggestion__isnull=False).exclude(
-            action="dismissed"
-        )
+        used = Suggestion.objects.filter(conversation=c, used=True)
         assert int(row["suggestions_used"]) == used.count()
         templated = Message.objects.filter(conversation=c, template__isnull=False)
         assert int(row["templated_replies"]) == templated.count()
