@@ -405,3 +405,18 @@ class ExperimentArm(models.Model):
     @property
     def is_control(self) -> bool:
         return self.model_version_id is None
+
+
+class HelpdeskEvent(models.Model):
+    """A webhook event a helpdesk sent (assist/api/integrations.py), stored in the same
+    transaction as its effects: the unique event id is what makes a redelivery change nothing."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    type = models.CharField(max_length=32)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="helpdesk_events"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -8,6 +8,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from assist import views
+from assist.api import integrations
 from assist.api import views as api
 from assist.live import views as live
 
@@ -43,6 +44,11 @@ urlpatterns = [
     path("api/tokens/current", api.CurrentToken.as_view(), name="api-token-current"),
     path("api/templates", api.TemplateList.as_view(), name="api-templates"),
     path("api/model-versions", api.ModelVersionList.as_view(), name="api-model-versions"),
+    path(
+        "api/integrations/helpdesk/events",
+        integrations.helpdesk_events,
+        name="api-helpdesk-events",
+    ),
 ]
 
 # Styled error pages with a way to where the user works (with DEBUG on, Django shows its own).

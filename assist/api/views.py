@@ -95,6 +95,10 @@ class ConversationList(generics.ListAPIView):
         language = data.pop("language", None)
         # require_role let only a signed-in agent through.
         conversation, created = conversation_open(agent=cast(User, request.user), **data)
+        # Only a new conversation goes to the agent who opens it: one that exists keeps the
+        # assignee it has (the helpdesk's, assist/api/integrations.py), never the first reader.
+        if conversation.assigned_agent_id is None:
+            raise PermissionDenied("The helpdesk has not assigned this conversation to anyone.")
         if conversation.assigned_agent_id != request.user.pk:
             raise PermissionDenied("This conversation is assigned to another agent.")
         if language:

@@ -28,9 +28,10 @@ logger = logging.getLogger(__name__)
 
 
 def conversation_open(
-    *, agent: User, external_id: str, channel: str = "chat", customer_name: str = ""
+    *, agent: User | None, external_id: str, channel: str = "chat", customer_name: str = ""
 ) -> tuple[Conversation, bool]:
-    """The open conversation with this external id, made and assigned to `agent` if new.
+    """The open conversation with this external id, made and assigned to `agent` if new
+    (None: to nobody yet, as a helpdesk may open it before it assigns it).
 
     Returns (conversation, created). The unique constraint decides a race between two opens.
     A new conversation gets its experiment arm now, once (the hash makes racers agree).

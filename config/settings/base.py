@@ -316,6 +316,12 @@ CORS_ALLOW_CREDENTIALS = False
 # --- Agent tokens ---------------------------------------------------------------------------
 # A token stops working this many days after it was issued; the agent gets a new one.
 AGENT_TOKEN_TTL_DAYS = int(os.environ.get("AGENT_TOKEN_TTL_DAYS", "30"))
+
+# --- Helpdesk webhook (docs/protocol.md, "Helpdesk webhook") ---------------------------------
+# The shared secret a helpdesk signs its events with; blank: the endpoint does not exist (404).
+HELPDESK_WEBHOOK_SECRET = os.environ.get("HELPDESK_WEBHOOK_SECRET", "")
+# How far a signed timestamp may be from now, in seconds, before the event is refused.
+HELPDESK_WEBHOOK_TOLERANCE_S = int(os.environ.get("HELPDESK_WEBHOOK_TOLERANCE_S", "300"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Agent assist API",
     "DESCRIPTION": "Live response-template suggestions for customer-support agents.",
