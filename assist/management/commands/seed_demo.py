@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: demo users, the demo catalog and generated demo conversations.
+"""`manage.py seed_demo`: demo users, the demo catalog, generated demo conversations and four
+weeks of assisted work on them (assist/demo/usage.py).
 
 Idempotent: running it again changes nothing but resetting the demo passwords. The users have
 published passwords, so it refuses to run without DEBUG unless given --force.
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assist.demo.generator import CATALOG_PATH, generate_conversations
+from assist.demo.usage import write_usage
 from assist.imports.conversations import conversations_import
 from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
 from templates_app.catalog_csv import parse_catalog_csv
@@ -82,6 +84,14 @@ class Command(BaseCommand):
             imported = conversations_import(path=path)
         self.stdout.write(
             f"conversations: {imported.created} created, {imported.skipped} already there"
+        )
+        # What the review pages show: lists, picks, edits and a finished experiment.
+        usage = write_usage(seed=seed, now=timezone.now())
+        self.stdout.write(
+            f"usage: {usage.lists} suggestion lists and {usage.picks} picks over "
+            f"{usage.conversations} conversations"
+            if usage.conversations
+            else "usage: already there"
         )
         self.stdout.write("Demo logins (local use only):")
         for line in demo_logins():
