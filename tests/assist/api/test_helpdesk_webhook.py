@@ -13,6 +13,7 @@ from assist.access import conversation_for_user
 from assist.api.integrations import sign
 from assist.models import Conversation, HelpdeskEvent, Message
 from assist.tokens import token_issue
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +248,25 @@ def test_closed_closes_once_and_later_messages_are_refused(agent_user):
     late = post(message("ev-3", "are you there?"))
     assert (late.status_code, late.json()["detail"]) == (400, "the conversation is closed")
     assert (Message.objects.count(), HelpdeskEvent.objects.count()) == (0, 2)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.asyncio
+async def test_a_transfer_drops_the_conversation_from_the_old_agents_open_panel():
+    from asgiref.sync import sync_to_async
+
+    from tests.assist.live.test_consumers import connect, receive_type, send
+
+    ann = await sync_to_async(factories.agent)(username="ann")
+    otto = await sync_to_async(factories.agent)(username="otto")
+    await sync_to_async(post)(opened(assignee="ann"))
+    conversation = await sync_to_async(Conversation.objects.get)()
+    panel, _, _ = await connect(ann)
+    await panel.receive_from()  # ready
+    assert (await send(panel, type="subscribe", conversation=conversation.pk))["type"] == "state"
+
+    transfer = {**opened("ev-2"), "type": "conversation.assigned", "assignee": otto.username}
+    assert (await sync_to_async(post)(transfer)).status_code == 200
+    frame = await receive_type(panel, "error")
+    assert (frame["code"], frame["conversation"]) == ("forbidden", conversation.pk)
+    await panel.disconnect()
