@@ -1,8 +1,9 @@
 """Who may reach what: one check per object kind, used by HTTP views and WebSocket consumers.
 
-Agents reach only the conversations assigned to them; supervisors read every conversation but
-write none; catalog admins edit templates (through Django admin's model permissions, which
-migration 0002 grants to the groups).
+Agents reach only the conversations assigned to them (the agent who opened a new one, or whoever
+the helpdesk's webhook assigns or transfers it to: assist/api/integrations.py); supervisors read
+every conversation but write none; catalog admins edit templates (through Django admin's model
+permissions, which migration 0002 grants to the groups).
 Unknown ids raise Http404; known ids the user may not reach raise PermissionDenied (403).
 """
 
