@@ -45,6 +45,11 @@ urlpatterns = [
     path("api/templates", api.TemplateList.as_view(), name="api-templates"),
     path("api/model-versions", api.ModelVersionList.as_view(), name="api-model-versions"),
     path(
+        "api/conversations/<int:conversation_id>/assignee",
+        integrations.ConversationAssignee.as_view(),
+        name="api-conversation-assignee",
+    ),
+    path(
         "api/integrations/helpdesk/events",
         integrations.helpdesk_events,
         name="api-helpdesk-events",

@@ -8,6 +8,8 @@ as its effects (HelpdeskEvent), so a redelivery answers 200 and changes nothing,
 that fails changes nothing at all. Effects go through the same services as the REST API and the
 sockets (assist/live/messages.py, assist/live/conversations.py): rankings and panel events
 happen as they do for an agent.
+
+Supervisors make the same assignment through the REST API (ConversationAssignee).
 """
 
 import hashlib
@@ -22,12 +24,21 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from assist.access import conversation_for_user, require_role
+from assist.api.parsers import PARSERS
+from assist.api.serializers import ConversationSerializer
+from assist.api.views import CONVERSATION_ID, responses
 from assist.errors import InvalidInput
 from assist.live.conversations import conversation_assign, conversation_mark_closed
 from assist.live.messages import CUSTOMER_LINK, conversation_open, message_ingest
 from assist.models import Conversation, HelpdeskEvent, Message
-from assist.roles import AGENT, has_role
+from assist.roles import AGENT, SUPERVISOR, has_role
 
 SIGNATURE_HEADER = "X-Assist-Signature"
 TIMESTAMP_HEADER = "X-Assist-Timestamp"
@@ -161,3 +172,29 @@ def helpdesk_events(request: HttpRequest) -> JsonResponse:
     else:
         body = {"event": event["id"], "duplicate": False, "conversation": conversation.pk}
     return JsonResponse(body)
+
+
+class AssigneeSerializer(serializers.Serializer):
+    # An active agent's username; null assigns the conversation to nobody.
+    assignee = serializers.CharField(max_length=150, allow_null=True)
+
+
+class ConversationAssignee(APIView):
+    parser_classes = PARSERS
+
+    @extend_schema(
+        parameters=[CONVERSATION_ID],
+        request=AssigneeSerializer,
+        responses=responses({200: ConversationSerializer}, 400, 404, 413, 415),
+    )
+    def put(self, request: Request, conversation_id: int) -> Response:
+        """Assign or transfer the conversation (supervisors): the same change as the helpdesk
+        webhook's `conversation.assigned`."""
+        require_role(request.user, SUPERVISOR)
+        conversation = conversation_for_user(request.user, conversation_id)
+        serializer = AssigneeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["assignee"]
+        agent = None if username is None else _assignee(username)
+        conversation_assign(conversation=conversation, agent=agent)
+        return Response(ConversationSerializer(conversation).data)

@@ -14,6 +14,7 @@ from assist.api.integrations import sign
 from assist.models import Conversation, HelpdeskEvent, Message
 from assist.tokens import token_issue
 from tests import factories
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +271,27 @@ async def test_a_transfer_drops_the_conversation_from_the_old_agents_open_panel(
     frame = await receive_type(panel, "error")
     assert (frame["code"], frame["conversation"]) == ("forbidden", conversation.pk)
     await panel.disconnect()
+
+
+def test_a_supervisor_transfers_through_the_rest_api(agent_user, other_agent, supervisor_user):
+    conversation = factories.ConversationFactory(assigned_agent=agent_user)
+    url = reverse("api-conversation-assignee", args=[conversation.pk])
+    supervisor = client_for(supervisor_user)
+    agent = Client(HTTP_AUTHORIZATION=f"Token {token_issue(user=agent_user)}")
+
+    refused = agent.put(url, {"assignee": other_agent.username}, "application/json")
+    assert refused.status_code == 403  # agents do not hand chats around
+    for body in ({"assignee": "nobody"}, {"assignee": supervisor_user.username}, {}):
+        assert supervisor.put(url, body, "application/json").status_code == 400
+    conversation.refresh_from_db()
+    assert conversation.assigned_agent == agent_user
+
+    moved = supervisor.put(url, {"assignee": other_agent.username}, "application/json")
+    assert (moved.status_code, moved.json()["assigned_agent"]) == (200, other_agent.username)
+    assert conversation_for_user(other_agent, conversation.pk, write=True)
+    with pytest.raises(PermissionDenied):
+        conversation_for_user(agent_user, conversation.pk)
+    unassigned = supervisor.put(url, {"assignee": None}, "application/json")
+    assert (unassigned.status_code, unassigned.json()["assigned_agent"]) == (200, None)
+    assert supervisor.put(reverse("api-conversation-assignee", args=[999_999]), {"assignee": None},
+                          "application/json").status_code == 404  # fmt: skip
