@@ -56,8 +56,8 @@ def train_demo_model(tree: Path, work: Path) -> tuple[Path, dict[str, Any]]:
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
         RANKER_DIR=str(model),
-        MODELS_DIR=str(work / "models"),
         MODEL_ARTIFACTS_ROOT=str(work / "artifacts"),
+        MODEL_CACHE_DIR=str(work / "model-cache"),
         HF_HUB_OFFLINE="1",
     )
 

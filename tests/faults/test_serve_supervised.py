@@ -90,7 +90,8 @@ def test_a_killed_inference_worker_is_restarted_and_nothing_else_stops(
         redis_url=private_redis.url,
         ranker_dir=demo_ranker_dir,
         RETRAIN_EVERY_HOURS="168",  # beat runs too
-        MODELS_DIR=str(tmp_path / "models"),
+        MODEL_ARTIFACTS_ROOT=str(tmp_path / "artifacts"),
+        MODEL_CACHE_DIR=str(tmp_path / "model-cache"),
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"

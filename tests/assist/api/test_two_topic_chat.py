@@ -87,7 +87,7 @@ def default_demo_model(tmp_path_factory) -> Path:
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
         RANKER_DIR=str(work / "model"),
-        MODELS_DIR=str(work / "models"),
+        MODEL_CACHE_DIR=str(work / "model-cache"),
         MODEL_ARTIFACTS_ROOT=str(work / "artifacts"),
         HF_HUB_OFFLINE="1",
     )
