@@ -33,6 +33,8 @@ const stored = new Map();
 // backend conversation id -> {key, text, pick}: the last template inserted; the next agent
 // reply stored carries its pick reference (docs/protocol.md), edited or not
 const lastPicks = new Map();
+// backend conversation id -> the language the helpdesk's page last gave for it, as sent
+const languages = new Map();
 // tabId -> the promise of the sync in progress, so one tab's messages go out in order
 const syncs = new Map();
 
@@ -95,10 +97,20 @@ async function backendConversation(result) {
       channel: result.channel,
       customer_name: result.customerName || "",
     };
+    if (result.language) body.language = result.language;
     const conversation = await api("/api/conversations", { method: "POST", body });
     conversations.set(key, conversation.id);
+    // What the server already holds as the helpdesk's word (an existing conversation keeps its own).
+    const told = conversation.language_source === "helpdesk" ? conversation.language : "";
+    languages.set(conversation.id, told);
   }
-  return conversations.get(key);
+  const id = conversations.get(key);
+  // The helpdesk changed the conversation's language on the page: its word overrides detection.
+  if (result.language && languages.get(id) !== result.language) {
+    await api(`/api/conversations/${id}`, { method: "PATCH", body: { language: result.language } });
+    languages.set(id, result.language);
+  }
+  return id;
 }
 
 /** Stores the conversation's messages the backend does not have from us yet, in page order. */

@@ -97,3 +97,18 @@ test("permissions asked for are exactly the configured helpdesk origins", () => 
     "https://chat.acme.test/*",
   ]);
 });
+
+test("the helpdesk's language is read only when configured and only as a language tag", () => {
+  const at = (href) => ({ href });
+  const site = { ...SITE, language: { url: "[?&]lang=([^&#]+)" } };
+  assert.equal(A.readLanguage(null, site, at("https://desk.acme.test/tickets/7?lang=es")), "es");
+  assert.equal(A.readLanguage(null, site, at("https://desk.acme.test/tickets/7?lang=pt-BR")), "pt-BR");
+  // Anything else is not the helpdesk's word on a language: nothing is sent, detection decides.
+  for (const odd of ["spanish-please", "e", "es_ES", "%3Cscript%3E", ""]) {
+    assert.equal(A.readLanguage(null, site, at(`https://desk.acme.test/tickets/7?lang=${odd}`)), "", odd);
+  }
+  assert.equal(A.readLanguage(null, SITE, at("https://desk.acme.test/tickets/7?lang=es")), "");
+  const errors = A.validateSite({ ...SITE, language: { url: "(" } }, null);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /not a valid regular expression/);
+});

@@ -5,7 +5,7 @@
 // globalThis.AssistAdapters. Pure functions of (document, config, location): no network here.
 //
 // readConversation(document, config, location) returns
-//   {ok: true, conversationId, customerName, channel, messages: [{id, role, text}]}
+//   {ok: true, conversationId, customerName, channel, language, messages: [{id, role, text}]}
 // or {ok: false, code: "no_conversation" | "unreadable", reason}: when the page does not look
 // like the configuration says, the extension reports that and sends nothing, rather than guess.
 
@@ -104,6 +104,17 @@
 
   class Unreadable extends Error {}
 
+  // A language tag as the server takes it (assist/languages.py): "es", "pt-BR", "zh-Hant".
+  const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$/;
+
+  /** The conversation's language as the helpdesk shows it (the optional `language` value spec,
+   * e.g. {"selector": ".ticket", "attribute": "lang"}), or "" when not set or not a tag: the
+   * helpdesk's word overrides the server's detection, so only a well-formed one is sent. */
+  A.readLanguage = (document, config, location) => {
+    const value = A.readValue(document, config.language, location, "language");
+    return LANGUAGE_TAG.test(value) ? value : "";
+  };
+
   A.readConversation = (document, config, location = globalThis.location) => {
     try {
       const conversationId = A.readValue(
@@ -131,6 +142,7 @@
           200,
         ),
         channel: config.channel || "chat",
+        language: A.readLanguage(document, config, location),
         messages,
       };
     } catch (error) {
@@ -228,7 +240,7 @@
     }
     const selectors = [site.messageList, site.message, site.replyBox, site.text, site.role?.customer,
       site.role?.agent];
-    for (const spec of [site.conversationId, site.customerName]) {
+    for (const spec of [site.conversationId, site.customerName, site.language]) {
       if (typeof spec === "string") selectors.push(spec);
       else if (spec?.selector) selectors.push(spec.selector);
       else if (spec?.url) {
