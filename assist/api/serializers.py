@@ -22,6 +22,11 @@ class ConversationSerializer(serializers.ModelSerializer):
     assigned_agent: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
+    # Blank until someone or something decides; said in the schema's enum, which a model
+    # field's choices alone would leave out.
+    language_source = serializers.ChoiceField(
+        choices=[("", "not known yet"), *Conversation.LanguageSource.choices], read_only=True
+    )
 
     class Meta:
         model = Conversation
