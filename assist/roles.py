@@ -1,4 +1,4 @@
-"""The three kinds of users. Groups (and their permissions) are made by migration 0002."""
+"""The kinds of users. Groups (and their permissions) are made by migrations 0002 and 0016."""
 
 from typing import TypeGuard
 
@@ -7,7 +7,11 @@ from django.contrib.auth.models import AnonymousUser, User
 AGENT = "agent"
 CATALOG_ADMIN = "catalog_admin"
 SUPERVISOR = "supervisor"
-ALL_ROLES = (AGENT, CATALOG_ADMIN, SUPERVISOR)
+# A helpdesk's service account (not a person): opens conversations for agents, posts their
+# messages and transfers them, through the REST API only (assist/access.py says what it reaches).
+INTEGRATION = "integration"
+PEOPLE_ROLES = (AGENT, CATALOG_ADMIN, SUPERVISOR)
+ALL_ROLES = (*PEOPLE_ROLES, INTEGRATION)
 
 
 def user_roles(user: User | AnonymousUser) -> frozenset[str]:
@@ -17,7 +21,8 @@ def user_roles(user: User | AnonymousUser) -> frozenset[str]:
     cached: frozenset[str] | None = getattr(user, "_assist_roles", None)
     if cached is None:
         if getattr(user, "is_superuser", False):
-            cached = frozenset(ALL_ROLES)
+            # Every role a person has; a superuser is no service account.
+            cached = frozenset(PEOPLE_ROLES)
         else:
             cached = frozenset(
                 user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True)

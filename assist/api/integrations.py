@@ -9,7 +9,8 @@ that fails changes nothing at all. Effects go through the same services as the R
 sockets (assist/live/messages.py, assist/live/conversations.py): rankings and panel events
 happen as they do for an agent.
 
-Supervisors make the same assignment through the REST API (ConversationAssignee).
+Supervisors and helpdesk service accounts (role integration) make the same assignment through
+the REST API (ConversationAssignee).
 """
 
 import hashlib
@@ -30,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assist.access import conversation_for_user, require_role
+from assist.access import active_agent, conversation_for_user, require_role
 from assist.api.parsers import PARSERS
 from assist.api.serializers import ConversationSerializer
 from assist.api.views import CONVERSATION_ID, responses
@@ -38,7 +39,7 @@ from assist.errors import InvalidInput
 from assist.live.conversations import conversation_assign, conversation_mark_closed
 from assist.live.messages import CUSTOMER_LINK, conversation_open, message_ingest
 from assist.models import Conversation, HelpdeskEvent, Message
-from assist.roles import AGENT, SUPERVISOR, has_role
+from assist.roles import INTEGRATION, SUPERVISOR
 
 SIGNATURE_HEADER = "X-Assist-Signature"
 TIMESTAMP_HEADER = "X-Assist-Timestamp"
@@ -78,11 +79,7 @@ def _string(value: Any, name: str, *, limit: int, required: bool = True) -> str:
 
 
 def _assignee(value: Any) -> User | None:
-    username = _string(value, "assignee", limit=150)
-    agent = User.objects.filter(username=username, is_active=True).first()
-    if agent is None or not has_role(agent, AGENT):
-        raise InvalidInput(f"no active agent {username!r}")
-    return agent
+    return active_agent(_string(value, "assignee", limit=150))
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -188,9 +185,9 @@ class ConversationAssignee(APIView):
         responses=responses({200: ConversationSerializer}, 400, 404, 413, 415),
     )
     def put(self, request: Request, conversation_id: int) -> Response:
-        """Assign or transfer the conversation (supervisors): the same change as the helpdesk
-        webhook's `conversation.assigned`."""
-        require_role(request.user, SUPERVISOR)
+        """Assign or transfer the conversation (supervisors and helpdesk service accounts): the
+        same change as the helpdesk webhook's `conversation.assigned`."""
+        require_role(request.user, SUPERVISOR, INTEGRATION)
         conversation = conversation_for_user(request.user, conversation_id)
         serializer = AssigneeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

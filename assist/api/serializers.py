@@ -75,6 +75,9 @@ class ConversationOpenSerializer(serializers.Serializer):
     # The helpdesk's word on the customer's language (e.g. es, pt-BR): an override that
     # detection never replaces. Absent: detected from the customer's messages.
     language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    # The agent a new conversation is assigned to, by username: required of a service account
+    # (role integration); an agent may only name themselves (assist/access.py).
+    assignee = serializers.CharField(max_length=150, required=False)
 
 
 class ConversationUpdateSerializer(serializers.Serializer):

@@ -13,7 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assist.access import conversation_for_user, conversations_visible_to, require_role
+from assist.access import (
+    conversation_assignee_for_open,
+    conversation_for_user,
+    conversations_visible_to,
+    require_picker,
+    require_role,
+)
 from assist.api.authentication import AgentTokenAuthentication
 from assist.api.parsers import PARSERS, StrictLimitOffsetPagination, query_params
 from assist.api.serializers import (
@@ -37,7 +43,7 @@ from assist.live.messages import conversation_open, message_ingest
 from assist.live.picks import pick_record, pick_validate
 from assist.live.selectors import latest_suggestion, suggestion_frame
 from assist.models import Conversation, Message, ModelVersion
-from assist.roles import AGENT, CATALOG_ADMIN, SUPERVISOR
+from assist.roles import AGENT, CATALOG_ADMIN, INTEGRATION, SUPERVISOR
 from assist.tokens import parse_authorization, token_issue, token_revoke
 from assist.wire import MAX_ID
 from templates_app.models import ResponseTemplate
@@ -89,18 +95,22 @@ class ConversationList(generics.ListAPIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        """Open a conversation assigned to the calling agent, or return it if it exists."""
-        require_role(request.user, AGENT)
+        """Open a conversation assigned to the calling agent (or, for a service account, to the
+        agent named by `assignee`), or return it if it exists."""
+        require_role(request.user, AGENT, INTEGRATION)
         data = _valid(ConversationOpenSerializer, request)
         language = data.pop("language", None)
-        # require_role let only a signed-in agent through.
-        conversation, created = conversation_open(agent=cast(User, request.user), **data)
-        # Only a new conversation goes to the agent who opens it: one that exists keeps the
+        # Checked before anything is stored: a bad assignee changes nothing.
+        agent = conversation_assignee_for_open(request.user, data.pop("assignee", None))
+        conversation, created = conversation_open(agent=agent, **data)
+        # Only a new conversation goes to the agent it is opened for: one that exists keeps the
         # assignee it has (the helpdesk's, assist/api/integrations.py), never the first reader.
-        if conversation.assigned_agent_id is None:
-            raise PermissionDenied("The helpdesk has not assigned this conversation to anyone.")
-        if conversation.assigned_agent_id != request.user.pk:
-            raise PermissionDenied("This conversation is assigned to another agent.")
+        # A service account, which reads them all, gets it as it is (PUT .../assignee moves it).
+        if agent.pk == request.user.pk:
+            if conversation.assigned_agent_id is None:
+                raise PermissionDenied("The helpdesk has not assigned this conversation to anyone.")
+            if conversation.assigned_agent_id != agent.pk:
+                raise PermissionDenied("This conversation is assigned to another agent.")
         if language:
             conversation = conversation_language_set(
                 conversation=conversation, language=language, source=HELPDESK
@@ -231,6 +241,7 @@ class PickCreate(APIView):
         """Store a pick once per client id. The response is the acknowledgement: it comes
         only after the row is committed, so REST stores directly instead of via a worker."""
         data = _valid(PickInSerializer, request)
+        require_picker(request.user)
         conversation = conversation_for_user(request.user, data["conversation"], write=True)
         pick, created = pick_record(
             request=pick_validate(

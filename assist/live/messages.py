@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from assist import wire
-from assist.access import ANY_OWNER, AnyUser, conversation_for_user, write_owner
+from assist.access import ANY_OWNER, AnyUser, conversation_for_user, require_picker, write_owner
 from assist.errors import InvalidInput
 from assist.labels import edit_similarity
 from assist.live import sql
@@ -203,6 +203,7 @@ def message_ingest(
     if pick is not None:
         if sender is CUSTOMER_LINK:
             raise InvalidInput("only a signed-in agent's reply carries a pick")
+        require_picker(sender)
         agent_id = getattr(sender, "pk", None)
         try:
             reference = _pick_reference(pick, conversation_id=conversation_id, agent_id=agent_id)
