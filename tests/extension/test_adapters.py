@@ -48,6 +48,7 @@ def test_demo_adapter_reads_ids_roles_and_text(page):
         "conversationId": "demo-3fa2c1d0e9b8",
         "customerName": "Jo Park",
         "channel": "demo",
+        "language": "",  # the demo page does not say; the server detects it
         "messages": [
             {
                 "id": "6f1c1b8e-0c1e-4b7e-9d1a-1f9a4a0c2b11",
