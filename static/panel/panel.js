@@ -438,6 +438,16 @@ function parseConversationParam(value) {
   return /^\d+$/.test(value.trim()) ? Number(value.trim()) : value.trim();
 }
 
+/** The tab's sessionStorage, where unacknowledged frames outlive a page load; null where the
+ * browser refuses it (storage blocked for a framed page), which leaves them in memory only. */
+function sessionStorageOrNull() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
 function main() {
   const root = byId("assist-panel");
   if (!root) return;
@@ -446,7 +456,9 @@ function main() {
   const framed = window.parent !== window;
   root.classList.toggle("embed", embed);
 
-  const socket = new AssistSocket(root.dataset.wsPath || "/ws/assist/");
+  const socket = new AssistSocket(root.dataset.wsPath || "/ws/assist/", {
+    storage: sessionStorageOrNull(),
+  });
   const panel = new Panel(root, socket, {
     focusConversation: parseConversationParam(params.get("conversation")),
     embedded: embed || framed,

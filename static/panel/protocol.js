@@ -55,6 +55,12 @@ export function formatProbability(probability) {
   return `${Math.round(Math.max(0, Math.min(1, probability)) * 100)}%`;
 }
 
+// Frames kept in the outbox across a page load (AssistSocket's `storage`) are dropped after this
+// long: the server refuses a pick older than a day anyway (MAX_TIME_TO_PICK_MS in
+// assist/live/picks.py), and a tab left for days should not replay yesterday's clicks.
+export const STORED_FRAME_MAX_AGE_MS = 24 * 3600 * 1000;
+const STORED_FRAME_PREFIX = "assist-outbox:";
+
 export function newClientId() {
   return crypto.randomUUID();
 }
@@ -77,11 +83,24 @@ export function socketUrl(path, location = globalThis.location) {
  * (`unavailable`, `rate_limited`) keeps the frame and sends it again after a backoff that grows
  * with each refusal of it (backoffDelay), until it is acknowledged. Frames without one
  * (`search`) are queued only while disconnected. Subscriptions are renewed on every connection.
+ *
+ * With a `storage` (the page's sessionStorage), the outbox also outlives the page: a chat switch
+ * or reload that replaces the page while a pick is unacknowledged would otherwise lose it. Each
+ * frame is stored under its client_id with the user the server named in `ready`, and a later
+ * socket in the same tab sends it again once `ready` names that same user (never another
+ * agent's frames under this one's login). Frames are stored only once a `ready` has named the
+ * user; frames older than STORED_FRAME_MAX_AGE_MS are dropped.
  */
 export class AssistSocket {
-  constructor(path, { token = null, WebSocketImpl = globalThis.WebSocket, location } = {}) {
+  constructor(
+    path,
+    { token = null, WebSocketImpl = globalThis.WebSocket, location, storage = null, now = Date.now } = {},
+  ) {
     this.url = socketUrl(path, location);
     this.token = token;
+    this.user = null; // the username of the last `ready`
+    this._storage = storage;
+    this._now = now;
     this.state = "closed";
     this._WebSocket = WebSocketImpl;
     this._listeners = new Map();
@@ -159,7 +178,10 @@ export class AssistSocket {
 
   /** Sends a frame now, or as soon as the connection is back (see the class comment). */
   send(frame) {
-    if (frame.client_id) this._outbox.set(frame.client_id, frame);
+    if (frame.client_id) {
+      this._outbox.set(frame.client_id, frame);
+      this._store(frame);
+    }
     if (this._canSend) {
       this._transmit(frame);
     } else if (!frame.client_id && frame.type !== "ping") {
@@ -220,10 +242,17 @@ export class AssistSocket {
       return;
     }
     if (!frame || typeof frame.type !== "string") return;
-    if (frame.type === "ready" && (this._awaitingAuth || this._flushOnReady)) {
-      this._awaitingAuth = false;
-      this._flushOnReady = false;
-      this._flush();
+    if (frame.type === "ready") {
+      const restored = this._onReady(frame);
+      if (this._awaitingAuth || this._flushOnReady) {
+        this._awaitingAuth = false;
+        this._flushOnReady = false;
+        this._flush();
+      } else {
+        // Connected without a token: the outbox went out on open; what a page before this one
+        // left unacknowledged goes now.
+        for (const outgoing of restored) this._transmit(outgoing);
+      }
     } else if (frame.type === "ack" && frame.client_id) {
       this._settle(frame.client_id);
     } else if (frame.type === "error") {
@@ -240,9 +269,78 @@ export class AssistSocket {
     this._emit(frame.type, frame);
   }
 
+  /** Learns the user from `ready`, stores what waited for that and takes back into the outbox
+   * (oldest first) what an earlier page of this tab left unacknowledged for the same user.
+   * Returns the frames taken back. */
+  _onReady(frame) {
+    this.user = typeof frame.user === "string" && frame.user ? frame.user : null;
+    if (!this._storage || this.user === null) return [];
+    for (const waiting of this._outbox.values()) this._store(waiting);
+    const restored = [];
+    for (const entry of this._storedEntries()) {
+      if (entry.user !== this.user || this._outbox.has(entry.frame.client_id)) continue;
+      restored.push(entry.frame);
+    }
+    if (restored.length) {
+      this._outbox = new Map([
+        ...restored.map((outgoing) => [outgoing.client_id, outgoing]),
+        ...this._outbox,
+      ]);
+    }
+    return restored;
+  }
+
+  /** Stored outbox entries, oldest first; drops expired and unreadable ones as it goes. */
+  _storedEntries() {
+    const entries = [];
+    try {
+      const keys = [];
+      for (let i = 0; i < this._storage.length; i += 1) {
+        const key = this._storage.key(i);
+        if (key?.startsWith(STORED_FRAME_PREFIX)) keys.push(key);
+      }
+      for (const key of keys) {
+        let entry = null;
+        try {
+          entry = JSON.parse(this._storage.getItem(key));
+        } catch {
+          // unreadable: dropped below
+        }
+        const fresh =
+          entry?.frame?.client_id && this._now() - entry.savedAt <= STORED_FRAME_MAX_AGE_MS;
+        if (fresh) entries.push(entry);
+        else this._storage.removeItem(key);
+      }
+    } catch {
+      return []; // storage refused (private mode, quota): the in-memory outbox still holds
+    }
+    return entries.sort((a, b) => a.savedAt - b.savedAt);
+  }
+
+  _store(frame) {
+    if (!this._storage || this.user === null) return;
+    const key = STORED_FRAME_PREFIX + frame.client_id;
+    try {
+      if (this._storage.getItem(key) !== null) return; // keeps its first savedAt
+      this._storage.setItem(key, JSON.stringify({ user: this.user, savedAt: this._now(), frame }));
+    } catch {
+      // storage refused: the frame is still in the in-memory outbox
+    }
+  }
+
+  _unstore(clientId) {
+    if (!this._storage) return;
+    try {
+      this._storage.removeItem(STORED_FRAME_PREFIX + clientId);
+    } catch {
+      // storage refused
+    }
+  }
+
   /** The frame `clientId` is answered for good: no more sends or retries. */
   _settle(clientId) {
     this._outbox.delete(clientId);
+    this._unstore(clientId);
     clearTimeout(this._retries.get(clientId)?.timer);
     this._retries.delete(clientId);
   }

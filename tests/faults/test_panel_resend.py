@@ -1,7 +1,12 @@
-"""Drill: the database goes away under an agent's panel (Chromium) while she picks a suggestion
-in one chat and closes another. The server answers each frame `unavailable` ("send it again");
-the panel keeps them pending and resends them with backoff, and when the database is back both
-are stored, once: the pick shows saved, nothing marked failed, and the closed chat's tab goes.
+"""Drills: what the agent does in her panel (Chromium) while the server cannot store it is
+stored once it can.
+
+1. The database goes away while she picks a suggestion in one chat and closes another. The
+   server answers each frame `unavailable` ("send it again"); the panel keeps them pending and
+   resends them with backoff, and when the database is back both are stored, once: the pick
+   shows saved, nothing marked failed, and the closed chat's tab goes.
+2. The server is down when she picks, and the page is gone before it is back (a chat switch in
+   the helpdesk reloads the panel): the next panel page in that tab sends the pick.
 
 The server reaches PostgreSQL through the drills' loopback proxy (conftest.py), which the test
 cuts and restores.
@@ -63,6 +68,54 @@ def shown_list(db):
         items=[{"key": "card.lost", "probability": 0.9, "confident": True}],
     )
     return conversation
+
+
+def test_a_pick_left_unsent_by_a_page_is_sent_by_the_next_page_in_the_tab(shown_list, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    conversation = shown_list
+    env = live_env(redis_url="", ranker_dir=tmp_path / "no-model")
+    port = free_port()
+    panel_url = f"/panel/?conversation={conversation.pk}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        with asgi_server(env, port) as base:
+            page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
+            page.fill("#id_username", "ann")
+            page.fill("#id_password", "ann-pass")
+            page.click("button[type=submit]")
+            expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+            item = page.locator('#suggestions li.suggestion[data-key="card.lost"]')
+            expect(item).to_be_visible(timeout=15_000)
+
+        # The server is gone: the pick waits in the page's outbox, and then the page goes too.
+        expect(page.locator("#connection")).not_to_have_text("connected", timeout=15_000)
+        page.keyboard.press("1")
+        expect(item).to_have_class(PICKED)
+        page.goto("about:blank")
+        assert not outside_the_browser(Pick.objects.exists)
+
+        with asgi_server(env, port) as base:
+            page.goto(base + panel_url)
+            expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
+            wait_for(
+                lambda: outside_the_browser(Pick.objects.exists),
+                timeout=30,
+                what="the next page to send the pick",
+            )
+            # Acknowledged, so the page after that one has nothing left to send.
+            wait_for(
+                lambda: page.evaluate("sessionStorage.length") == 0,
+                timeout=10,
+                what="the stored frame to be cleared by its ack",
+            )
+        browser.close()
+
+    picks = Pick.objects.filter(conversation=conversation)
+    assert list(picks.values_list("template__key", "rank", "action")) == [
+        ("card.lost", 1, "inserted")
+    ]
 
 
 def test_what_is_picked_and_closed_during_a_database_blip_is_stored_after_it(

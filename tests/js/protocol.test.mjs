@@ -7,6 +7,7 @@ import {
   BACKOFF_MAX_MS,
   CLOSE_UNAUTHORIZED,
   PING_INTERVAL_MS,
+  STORED_FRAME_MAX_AGE_MS,
   acceptsSuggestions,
   backoffDelay,
   formatProbability,
@@ -313,5 +314,157 @@ describe("AssistSocket subscriptions", () => {
       { type: "subscribe", conversation: 3 },
     ]);
     socket.close();
+  });
+});
+
+/** Stands in for the tab's sessionStorage (the Web Storage interface the socket uses). */
+class FakeStorage {
+  constructor() {
+    this.items = new Map();
+  }
+
+  get length() {
+    return this.items.size;
+  }
+
+  key(index) {
+    return [...this.items.keys()][index] ?? null;
+  }
+
+  getItem(key) {
+    return this.items.has(key) ? this.items.get(key) : null;
+  }
+
+  setItem(key, value) {
+    this.items.set(key, String(value));
+  }
+
+  removeItem(key) {
+    this.items.delete(key);
+  }
+}
+
+describe("AssistSocket outbox across page loads", () => {
+  let clock;
+  const now = () => clock;
+
+  beforeEach(() => {
+    FakeWebSocket.instances = [];
+    clock = 1_000_000;
+  });
+
+  /** A page: a socket on `storage`, connected, answered `ready` for `user`. */
+  function page(storage, user, options = {}) {
+    const socket = makeSocket({ storage, now, ...options });
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    ws.deliver({ type: "ready", user, conversations: [] });
+    return { socket, ws };
+  }
+
+  test("a pick unacknowledged when the page went away is sent by the next page, once", () => {
+    const storage = new FakeStorage();
+    const first = page(storage, "ann");
+    first.socket.send({ type: "pick", conversation: 1, client_id: "p1" });
+    first.socket.send({ type: "pick", conversation: 1, client_id: "p2" });
+    first.ws.deliver({ type: "ack", client_id: "p1", kind: "pick" });
+    // The page is replaced (a chat switch reloads it) before p2's ack arrives.
+
+    clock += 5_000;
+    const second = page(storage, "ann");
+    assert.deepEqual(
+      second.ws.sent.filter((f) => f.type === "pick"),
+      [{ type: "pick", conversation: 1, client_id: "p2" }],
+    );
+    assert.equal(second.socket.pendingCount, 1);
+    second.ws.deliver({ type: "ack", client_id: "p2", kind: "pick" });
+    assert.equal(second.socket.pendingCount, 0);
+    assert.equal(storage.length, 0);
+
+    const third = page(storage, "ann");
+    assert.deepEqual(third.ws.sent, []);
+  });
+
+  test("with a token the frames a page left go out after ready, behind the auth frame", () => {
+    const storage = new FakeStorage();
+    page(storage, "ann").socket.send({ type: "dismiss", conversation: 1, client_id: "d1" });
+
+    const socket = makeSocket({ storage, now, token: "secret" });
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    assert.deepEqual(ws.sent, [{ type: "auth", token: "secret" }]);
+    ws.deliver({ type: "ready", user: "ann", conversations: [] });
+    assert.deepEqual(ws.sent.slice(1), [{ type: "dismiss", conversation: 1, client_id: "d1" }]);
+  });
+
+  test("another user's frames are never sent under this login, and stay for their owner", () => {
+    const storage = new FakeStorage();
+    page(storage, "ann").socket.send({ type: "pick", conversation: 1, client_id: "p1" });
+
+    const bob = page(storage, "bob");
+    assert.deepEqual(bob.ws.sent, []);
+    assert.equal(bob.socket.pendingCount, 0);
+
+    const ann = page(storage, "ann");
+    assert.deepEqual(ann.ws.sent, [{ type: "pick", conversation: 1, client_id: "p1" }]);
+  });
+
+  test("a frame sent before ready names the user is stored once it does", () => {
+    const storage = new FakeStorage();
+    const socket = makeSocket({ storage, now });
+    socket.send({ type: "pick", conversation: 1, client_id: "early" });
+    assert.equal(storage.length, 0); // whose it is is not known yet
+    socket.connect();
+    FakeWebSocket.last.accept();
+    FakeWebSocket.last.deliver({ type: "ready", user: "ann", conversations: [] });
+    assert.equal(JSON.parse(storage.getItem("assist-outbox:early")).user, "ann");
+  });
+
+  test("a final error drops the stored frame; a retriable one keeps it", () => {
+    const storage = new FakeStorage();
+    const { socket, ws } = page(storage, "ann");
+    socket.send({ type: "pick", conversation: 1, client_id: "bad" });
+    socket.send({ type: "pick", conversation: 1, client_id: "later" });
+    ws.deliver({ type: "error", code: "invalid", client_id: "bad", message: "no" });
+    ws.deliver({ type: "error", code: "rate_limited", client_id: "later", message: "wait" });
+    assert.deepEqual([...storage.items.keys()], ["assist-outbox:later"]);
+    socket.close();
+  });
+
+  test("frames older than a day and unreadable entries are dropped, not sent", () => {
+    const storage = new FakeStorage();
+    page(storage, "ann").socket.send({ type: "pick", conversation: 1, client_id: "old" });
+    storage.setItem("assist-outbox:junk", "{not json");
+    clock += STORED_FRAME_MAX_AGE_MS + 1;
+    const { ws } = page(storage, "ann");
+    assert.deepEqual(ws.sent, []);
+    assert.equal(storage.length, 0);
+  });
+
+  test("a storage that refuses every call leaves the in-memory outbox working", () => {
+    const refusing = {
+      get length() {
+        throw new Error("SecurityError");
+      },
+      key() {
+        throw new Error("SecurityError");
+      },
+      getItem() {
+        throw new Error("SecurityError");
+      },
+      setItem() {
+        throw new Error("QuotaExceededError");
+      },
+      removeItem() {
+        throw new Error("SecurityError");
+      },
+    };
+    const { socket, ws } = page(refusing, "ann");
+    socket.send({ type: "pick", conversation: 1, client_id: "p1" });
+    assert.deepEqual(ws.sent, [{ type: "pick", conversation: 1, client_id: "p1" }]);
+    ws.deliver({ type: "ack", client_id: "p1", kind: "pick" });
+    assert.equal(socket.pendingCount, 0);
   });
 });
