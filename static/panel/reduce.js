@@ -44,20 +44,12 @@ function applySuggestions(state, conversation, frame) {
     shownAt: null,
     picks: new Map(),
     highlight: frame.items[0]?.confident ? 0 : -1,
-    timedOut: false,
-    awaiting: null,
     unseen: conversation.unseen || String(conversation.id) !== state.activeKey,
   };
 }
 
 function setAvailable(state, available) {
-  if (!available) return { ...state, assistAvailable: false };
-  const conversations = new Map();
-  for (const [key, conversation] of state.conversations) {
-    const changed = conversation.timedOut ? { ...conversation, timedOut: false } : conversation;
-    conversations.set(key, changed);
-  }
-  return { ...state, assistAvailable: true, conversations };
+  return state.assistAvailable === available ? state : { ...state, assistAvailable: available };
 }
 
 /** Marks (`mark` = "saved") or unmarks (null) a pending pick, once its answer comes. */
@@ -79,22 +71,6 @@ function settlePick(state, clientId, mark) {
   const conversation = state.conversations.get(pending.conversation);
   if (conversation?.suggestions?.seq !== pending.shown) return next;
   return withConversation(next, pending.conversation, { picks: mend(conversation.picks) });
-}
-
-/** Changes the first message with `clientId` in each conversation (only the first conversation
- * that has one when `firstOnly`); the same state when none has it. */
-function updateMessage(state, clientId, changes, { firstOnly }) {
-  let conversations = null;
-  for (const [key, conversation] of state.conversations) {
-    const index = conversation.messages.findIndex((m) => m.client_id === clientId);
-    if (index < 0) continue;
-    const messages = conversation.messages.slice();
-    messages[index] = { ...messages[index], ...changes };
-    conversations ??= new Map(state.conversations);
-    conversations.set(key, { ...conversation, messages });
-    if (firstOnly) break;
-  }
-  return conversations ? { ...state, conversations } : state;
 }
 
 function clearedSearch(search) {
@@ -144,9 +120,7 @@ function onState(state, frame) {
     conversation.suggestionsEnabled = frame.suggestions_enabled;
   }
   if (Array.isArray(frame.messages)) {
-    // The server's latest 50, plus our own sends it has not acknowledged yet.
-    const unacked = conversation.messages.filter((m) => m.id === null);
-    conversation.messages = [...frame.messages, ...unacked].slice(-MAX_MESSAGES);
+    conversation.messages = frame.messages.slice(-MAX_MESSAGES);
   }
   const suggestions = frame.suggestions;
   if (
@@ -198,10 +172,6 @@ function onSearchResults(state, frame) {
 }
 
 function onAck(state, frame) {
-  if (frame.kind === "message") {
-    const acked = { id: frame.id, pending: false, retrying: false };
-    return updateMessage(state, frame.client_id, acked, { firstOnly: true });
-  }
   if (frame.kind === "close") return onClosed(state, { conversation: frame.id });
   if (frame.kind === "pick" && state.pendingPicks.has(frame.client_id)) {
     return settlePick(state, frame.client_id, "saved");
@@ -226,16 +196,12 @@ function onStatus(state, frame) {
 }
 
 function onError(state, frame) {
-  if (!frame.client_id) return state;
-  if (isRetriable(frame)) {
-    // "Not now": the socket sends the frame again until it is acknowledged (protocol.js), so
-    // the message and the pick stay pending; nothing has failed.
-    return updateMessage(state, frame.client_id, { retrying: true }, { firstOnly: false });
+  // "Not now" (retriable): the socket sends the frame again until it is acknowledged
+  // (protocol.js), so the pick stays pending; nothing has failed.
+  if (!frame.client_id || isRetriable(frame) || !state.pendingPicks.has(frame.client_id)) {
+    return state;
   }
-  let next = state;
-  if (state.pendingPicks.has(frame.client_id)) next = settlePick(next, frame.client_id, null);
-  const failed = { pending: false, failed: true };
-  return updateMessage(next, frame.client_id, failed, { firstOnly: false });
+  return settlePick(state, frame.client_id, null);
 }
 
 // --- The agent's actions --------------------------------------------------------------------
@@ -380,42 +346,6 @@ function onPickOnArrival(state, { value }) {
   return { ...state, search: { ...state.search, pickOnArrival: value } };
 }
 
-/** The demo composer's message (text already trimmed) in the active conversation. */
-function onCompose(state, { role, text, clientId, sentAt }) {
-  const conversation = activeConversation(state);
-  if (!conversation || !text) return state;
-  const frame = { type: "message", conversation: conversation.id, role, text, client_id: clientId };
-  // An agent message after a pick carries it, edited or not: the server measures the edit
-  // and decides (assist/labels.py) whether it counts as sending the template.
-  const replyToPick = role === "agent" && conversation.lastPick?.pick;
-  if (replyToPick) frame.pick = conversation.lastPick.pick;
-  const message = {
-    id: null,
-    client_id: clientId,
-    role,
-    text,
-    sent_at: sentAt,
-    template: replyToPick ? conversation.lastPick.key : null,
-    pending: true,
-  };
-  const changes = { messages: [...conversation.messages, message].slice(-MAX_MESSAGES) };
-  if (replyToPick) changes.lastPick = null; // one reply per pick
-  if (role === "customer") {
-    // Nothing to wait for in a control arm, so nothing can time out there.
-    changes.awaiting = conversation.suggestionsEnabled ? clientId : null;
-  }
-  const next = withConversation(state, state.activeKey, changes);
-  return { ...next, effects: [{ type: "send", frame }] };
-}
-
-/** The ranking for customer message `clientId` has not come in time. */
-function onSuggestionsOverdue(state, { conversation: id, clientId }) {
-  const key = String(id);
-  const conversation = state.conversations.get(key);
-  if (!conversation || conversation.awaiting !== clientId || conversation.timedOut) return state;
-  return withConversation(state, key, { timedOut: true });
-}
-
 /** The lists on screen were drawn at `now`: the start of their time to pick. */
 function onShown(state, { now }) {
   let next = state;
@@ -475,8 +405,6 @@ const HANDLERS = new Map([
   ["query", onQuery],
   ["clear_search", onClearSearch],
   ["pick_on_arrival", onPickOnArrival],
-  ["compose", onCompose],
-  ["suggestions_overdue", onSuggestionsOverdue],
   ["shown", onShown],
   ["close", onClose],
   ["closed", onClosed],

@@ -38,8 +38,6 @@ export function newConversation(id) {
     highlight: -1,
     picks: new Map(), // template key -> "picked" | "saved" | "rejected", for the list shown
     lastPick: null, // {key, text, pick}: the reply after it carries `pick` (its reference)
-    awaiting: null, // client_id of the customer message whose ranking is still to come
-    timedOut: false,
     unseen: false,
     refreshedFor: new Set(), // customer message ids we re-subscribed to learn about
   };

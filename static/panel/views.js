@@ -39,7 +39,7 @@ export function renderTabs(node, state) {
 }
 
 export function renderStatus(node, state) {
-  const unavailable = !state.assistAvailable || Boolean(activeConversation(state)?.timedOut);
+  const unavailable = !state.assistAvailable;
   const text = unavailable ? UNAVAILABLE_TEXT : "";
   if (node.textContent !== text) node.textContent = text; // no repeat announcements
   node.classList.toggle("unavailable", unavailable);
@@ -49,8 +49,6 @@ export function renderMessages(node, state) {
   const messages = activeConversation(state)?.messages.slice(-CONTEXT_MESSAGES) ?? [];
   const rows = messages.map((message) => {
     const li = el("li", `message role-${message.role === "agent" ? "agent" : "customer"}`);
-    if (message.pending) li.classList.add("pending");
-    if (message.failed) li.classList.add("failed");
     li.append(el("span", "role", message.role === "agent" ? "Agent" : "Customer"));
     li.append(el("span", "text", message.text));
     return li;

@@ -343,153 +343,30 @@ describe("search", () => {
   });
 });
 
-describe("outbox: messages from the composer", () => {
-  const compose = (role, text, clientId) => ({
-    type: "compose",
-    role,
-    text,
-    clientId,
-    sentAt: "2025-01-01T00:00:00.000Z",
-  });
-
-  test("a message waits as pending, survives a fresh state, and its ack gives it an id", () => {
-    let state = run([ready(1), compose("customer", "my card", "m1")]);
-    assert.deepEqual(sent(state), [
-      { type: "message", conversation: 1, role: "customer", text: "my card", client_id: "m1" },
-    ]);
-    const mine = () => conversation(state, 1).messages.find((m) => m.client_id === "m1");
-    assert.equal(mine().pending, true);
-
-    // After a reconnect the socket resends the frame and the server answers the re-subscribe
-    // with its own messages, which do not have ours yet.
-    const server = [{ id: 7, role: "agent", text: "hello" }];
-    state = reduce(state, { type: "state", conversation: { id: 1 }, messages: server });
-    assert.deepEqual(conversation(state, 1).messages.map((m) => m.id ?? m.client_id), [7, "m1"]);
-
-    state = reduce(state, { type: "ack", kind: "message", client_id: "m1", id: 8 });
-    assert.equal(mine().id, 8);
-    assert.equal(mine().pending, false);
-    assert.equal(reduce(state, { type: "ack", kind: "message", client_id: "zz", id: 9 }), state);
-  });
-
-  test("a message the server asks to resend stays pending, then is acknowledged", () => {
-    let state = run([ready(1), compose("customer", "hello", "m1")]);
-    for (const code of ["unavailable", "rate_limited"]) {
-      state = reduce(state, { type: "error", code, detail: "", client_id: "m1" });
-      const message = conversation(state, 1).messages[0];
-      assert.equal(message.failed, undefined, code);
-      assert.equal(message.pending, true);
-      assert.equal(message.retrying, true);
-    }
-    state = reduce(state, { type: "ack", kind: "message", client_id: "m1", id: 8 });
-    const message = conversation(state, 1).messages[0];
-    assert.deepEqual([message.id, message.pending, message.retrying], [8, false, false]);
-  });
-
-  test("a refused message is marked failed", () => {
-    let state = run([ready(1), compose("customer", "x".repeat(5), "m1")]);
-    state = reduce(state, { type: "error", code: "too_large", detail: "text", client_id: "m1" });
-    const message = conversation(state, 1).messages[0];
-    assert.equal(message.failed, true);
-    assert.equal(message.pending, false);
-  });
-
-  test("an agent reply after a pick carries the pick, edited or not, once", () => {
-    let state = run([
-      ready(1),
-      suggestions(1, 1, ["a"]),
-      pick("suggestions", 0, "p1"),
-      compose("agent", "Text of a, and 50 EUR filled in", "m1"),
-    ]);
-    assert.deepEqual(sent(state)[0].pick, { client_id: "p1", template: "a", suggestion: 10 });
-    assert.equal(sent(state)[0].template, undefined); // the pick names it
-    assert.equal(conversation(state, 1).messages.at(-1).template, "a");
-    state = reduce(state, compose("agent", "Something else", "m2"));
-    assert.equal(sent(state)[0].pick, undefined);
-    assert.equal(conversation(state, 1).messages.at(-1).template, null);
-  });
-
-  test("a customer message after a pick carries nothing and keeps the pick for the reply", () => {
-    let state = run([ready(1), suggestions(1, 1, ["a"]), pick("suggestions", 0, "p1")]);
-    state = reduce(state, compose("customer", "Hello?", "m1"));
-    assert.equal(sent(state)[0].pick, undefined);
-    state = reduce(state, compose("agent", "Text of a", "m2"));
-    assert.equal(sent(state)[0].pick.client_id, "p1");
-  });
-
-  test("a search pick's reply names no suggestion list", () => {
-    let state = run([ready(1), { type: "query", query: "refund", requestId: "r1" }]);
-    state = run([results("r1", ["refund"]), pick("search", 0, "p1")], state);
-    state = reduce(state, compose("agent", "Text of refund, edited", "m1"));
-    assert.deepEqual(sent(state)[0].pick, { client_id: "p1", template: "refund", suggestion: null });
-  });
-
-  test("nothing is sent without an open conversation or without text", () => {
-    const empty = initialState();
-    assert.equal(reduce(empty, compose("customer", "hi", "m1")), empty);
-    const open = reduce(empty, ready(1));
-    assert.equal(reduce(open, compose("customer", "", "m1")), open);
-  });
-
-  test("the message history is capped at the server's 50", () => {
-    const events = [ready(1)];
-    for (let i = 0; i < 55; i += 1) events.push(compose("agent", `m${i}`, `c${i}`));
-    const messages = conversation(run(events), 1).messages;
-    assert.equal(messages.length, 50);
-    assert.equal(messages[0].text, "m5");
-  });
-});
-
 describe("degraded mode", () => {
-  const compose = (clientId) => ({
-    type: "compose",
-    role: "customer",
-    text: "help",
-    clientId,
-    sentAt: "2025-01-01T00:00:00.000Z",
-  });
-  const overdue = (clientId) => ({ type: "suggestions_overdue", conversation: 1, clientId });
-
-  test("a ranking that does not come in time makes the conversation time out", () => {
-    let state = run([ready(1), compose("m1")]);
-    assert.equal(conversation(state, 1).awaiting, "m1");
-    state = reduce(state, overdue("m1"));
-    assert.equal(conversation(state, 1).timedOut, true);
-    state = reduce(state, suggestions(1, 1, ["a"]));
-    assert.equal(conversation(state, 1).timedOut, false);
-  });
-
-  test("only the latest customer message's deadline counts, and only until its list", () => {
-    let state = run([ready(1), compose("m1"), compose("m2")]);
-    assert.equal(reduce(state, overdue("m1")), state);
-    state = reduce(state, suggestions(1, 1, ["a"]));
-    assert.equal(reduce(state, overdue("m2")), state);
-  });
-
-  test("in a control arm nothing is awaited", () => {
-    let state = run([
-      ready(1),
-      { type: "state", conversation: { id: 1 }, suggestions_enabled: false },
-      compose("m1"),
-    ]);
-    assert.equal(conversation(state, 1).awaiting, null);
-    assert.equal(reduce(state, overdue("m1")), state);
-  });
-
-  test("the server's status switches availability; available again clears time-outs", () => {
-    let state = run([ready(1), compose("m1"), overdue("m1")]);
+  test("the server's status switches availability", () => {
+    let state = run([ready(1)]);
     state = reduce(state, { type: "status", assist_available: false });
     assert.equal(state.assistAvailable, false);
     state = reduce(state, { type: "status", assist_available: true });
     assert.equal(state.assistAvailable, true);
-    assert.equal(conversation(state, 1).timedOut, false);
     assert.equal(reduce(state, { type: "status" }), state);
+    assert.equal(reduce(state, { type: "status", assist_available: true }), state);
   });
 
   test("a list means available again", () => {
     const down = { type: "status", assist_available: false };
     const state = run([ready(1), down, suggestions(1, 1, ["a"])]);
     assert.equal(state.assistAvailable, true);
+  });
+
+  test("a retriable error keeps a pick pending; a final one unmarks it", () => {
+    let state = run([ready(1), suggestions(1, 1, ["a"]), pick("suggestions", 0, "p1")]);
+    const retried = reduce(state, { type: "error", code: "unavailable", detail: "", client_id: "p1" });
+    assert.equal(retried, state);
+    state = reduce(state, { type: "error", code: "invalid", detail: "", client_id: "p1" });
+    assert.equal(conversation(state, 1).picks.get("a"), undefined);
+    assert.equal(state.pendingPicks.has("p1"), false);
   });
 });
 
@@ -503,8 +380,6 @@ describe("reduce", () => {
       { type: "move_highlight", list: "suggestions", step: 1 },
       pick("suggestions", 0, "p1", 2),
       { type: "ack", kind: "pick", client_id: "p1", id: 1 },
-      { type: "compose", role: "customer", text: "hi", clientId: "m1", sentAt: "t" },
-      { type: "error", code: "invalid", detail: "", client_id: "m1" },
       { type: "query", query: "card", requestId: "r1" },
       results("r1", ["c"]),
       pick("search", 0, "p2", 3),
@@ -512,7 +387,6 @@ describe("reduce", () => {
       { type: "dismiss", clientId: "d1" },
       { type: "cycle_tab", step: 1 },
       { type: "status", assist_available: false },
-      { type: "suggestions_overdue", conversation: 2, clientId: "m1" },
       { type: "clear_search" },
     ];
     let state = initialState();
