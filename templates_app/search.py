@@ -1,15 +1,27 @@
 """Catalog search: one function, `template_search`, behind the panel, the REST API and the admin.
 
+A template matches on its own title, key and body, and on the title and body of its texts in
+other locales (TemplateVariant), so that "tarjeta" finds the key whose Spanish text says it. A
+search for a `locale` (the panel's: the conversation's language) looks at the variants in that
+locale, or in its language without the region (`es` for `es-MX`), as templates_app.variants
+picks the text to show; one without (the admin, the REST API without `locale`) looks at every
+variant. The key's own text always counts: it is what the panel shows where no variant exists.
+A template's relevance is the best of its own text's and its variants'.
+
 Results come in order of relevance, then usage (replies sent with the template), then key:
 
-- PostgreSQL: `ts_rank` of the generated `search_vector` column (title A, key B, body C, English
-  stemming; migration 0003) against the query's words as prefixes (`freez:* | card:*`). A word
-  that matches nothing as typed is taken for a typo: the pg_trgm word similarity of such words to
-  the title and the key adds to the rank, so that "frezee" still finds "Freeze a lost card".
+- PostgreSQL: `ts_rank` of the generated `search_vector` columns (title A, key B, body C,
+  English stemming; migrations 0003 and, for the variants, 0005) against the query's words as
+  prefixes (`freez:* | card:*`). A word that matches nothing as typed is taken for a typo: the
+  pg_trgm word similarity of such words to the title and the key (a variant's title) adds to
+  the rank, so that "frezee" still finds "Freeze a lost card".
 - SQLite (the embedded mode): FTS5's bm25 over title, key and body (porter stemming), kept by
-  triggers (migration 0003). A word that matches nothing is corrected against the index's own
-  vocabulary (fts5vocab) with difflib: the vocabulary is a few thousand words at most, so the
-  standard library is fast enough, and the embedded mode needs no extra dependency for it.
+  triggers (migrations 0003 and 0005): one index of the templates' texts (rowid: the template's
+  id) and the variants' (minus the variant's id), so that the words' statistics, and with them
+  the scores, are the same for both. A word that matches nothing is corrected against the
+  index's own vocabulary (fts5vocab) with difflib: the vocabulary is a few thousand words at
+  most, so the standard library is fast enough, and the embedded mode needs no extra
+  dependency for it.
 
 Relevance scores within RELEVANCE_STEP (relative to the best result) of each other count as
 equal, so that among equally good matches the template the team sends most comes first.
@@ -26,16 +38,29 @@ from typing import Any
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
+    SearchVectorExact,
     SearchVectorField,
     TrigramWordSimilarity,
 )
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, F, FloatField, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
+from django.db.models.lookups import GreaterThan
 
 # Usage is read from the live-assist app's replies; templates_app imports nothing else from it.
 from assist.models import Message
-from templates_app.models import ResponseTemplate
+from templates_app.models import ResponseTemplate, TemplateVariant
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 10
@@ -80,10 +105,12 @@ def template_search(
     active_only: bool = True,
     templates: QuerySet[ResponseTemplate] | None = None,
     limit: int = DEFAULT_LIMIT,
+    locale: str | None = None,
 ) -> QuerySet[ResponseTemplate]:
     """Templates matching `query`, best first; the whole (filtered) catalog by category and key
-    for an empty query. `templates` narrows the search (the admin's filters). Raises
-    SearchQueryInvalid for a query over MAX_QUERY_CHARS."""
+    for an empty query. `templates` narrows the search (the admin's filters); `locale` (blank
+    or None: any) the variants looked at. Raises SearchQueryInvalid for a query over
+    MAX_QUERY_CHARS."""
     if templates is None:
         templates = ResponseTemplate.objects.all()
     if active_only:
@@ -95,10 +122,14 @@ def template_search(
         return templates.order_by("category", "key")
     if not words:
         return templates.none()
+    variants = TemplateVariant.objects.filter(template_id__in=templates.order_by().values("pk"))
+    locales = search_locales(locale)
+    if locales:
+        variants = variants.filter(locale__in=locales)
     if connection.vendor == "postgresql":
-        scored = _postgresql_scores(templates, words, limit)
+        scored = _postgresql_scores(templates, variants, words, limit)
     else:
-        scored = _sqlite_scores(templates, words, limit)
+        scored = _sqlite_scores(templates, locales, words, limit)
     order = _by_relevance_then_usage(scored)
     if not order:
         return templates.none()
@@ -110,6 +141,14 @@ def template_search(
         [value for i, pk in enumerate(order) for value in (pk, i)],
     )
     return templates.filter(pk__in=order).order_by(position)
+
+
+def search_locales(locale: str | None) -> list[str]:
+    """The variant locales a search for `locale` looks at (none: every one): the locale and its
+    language, the two that templates_app.variants.template_text shows a text in."""
+    if not locale:
+        return []
+    return list(dict.fromkeys([locale, locale.split("-")[0]]))
 
 
 def template_usage(template_ids: Iterable[int]) -> dict[int, int]:
@@ -136,17 +175,42 @@ def _by_relevance_then_usage(scored: list[tuple[int, str, float]]) -> list[int]:
     return [pk for pk, _, _ in ranked]
 
 
+def _best_of(*scored: list[tuple[int, str, float]], limit: int) -> list[tuple[int, str, float]]:
+    """The `limit` best of (id, key, relevance) rows, each template once at its best relevance:
+    the best `limit` of each list hold the best `limit` of all."""
+    best: dict[int, tuple[int, str, float]] = {}
+    for rows in scored:
+        for row in rows:
+            if row[0] not in best or row[2] > best[row[0]][2]:
+                best[row[0]] = row
+    return sorted(best.values(), key=lambda row: (-row[2], row[1]))[:limit]
+
+
 def _postgresql_scores(
-    templates: QuerySet[ResponseTemplate], words: list[str], limit: int
+    templates: QuerySet[ResponseTemplate],
+    variants: QuerySet[TemplateVariant],
+    words: list[str],
+    limit: int,
 ) -> list[tuple[int, str, float]]:
-    typos = " ".join(_postgresql_unmatched(templates, words))
-    templates = templates.annotate(search_vector=_search_vector())
+    typos = " ".join(_postgresql_unmatched(templates, variants, words))
     # Words are letters and digits only, so this is valid tsquery syntax.
     query = _tsquery(" | ".join(f"{w}:*" for w in words))
+    if typos:
+        _postgresql_set_typo_threshold()
+    return _best_of(
+        _postgresql_own_scores(templates, query, typos, limit),
+        _postgresql_variant_scores(variants, query, typos, limit),
+        limit=limit,
+    )
+
+
+def _postgresql_own_scores(
+    templates: QuerySet[ResponseTemplate], query: SearchQuery, typos: str, limit: int
+) -> list[tuple[int, str, float]]:
+    templates = templates.annotate(search_vector=_search_vector())
     relevance: Any = SearchRank(F("search_vector"), query)
     found = Q(search_vector=query)
     if typos:
-        _postgresql_set_typo_threshold()
         templates = templates.annotate(
             title_similarity=TrigramWordSimilarity(typos, "title"),
             key_similarity=TrigramWordSimilarity(typos, "key"),
@@ -173,6 +237,36 @@ def _postgresql_scores(
     return list(rows)
 
 
+def _postgresql_variant_scores(
+    variants: QuerySet[TemplateVariant], query: SearchQuery, typos: str, limit: int
+) -> list[tuple[int, str, float]]:
+    """(template id, key, relevance of its best variant) for the variants matching `query`,
+    scored as a template's own text is, less the key (the key is the template's)."""
+    vector = _variant_search_vector()
+    relevance: Any = SearchRank(vector, query)
+    found: Any = Q(SearchVectorExact(vector, query))
+    if typos:
+        similarity = TrigramWordSimilarity(typos, "title")
+        relevance += TYPO_WEIGHT * Case(
+            When(GreaterThan(similarity, TYPO_SIMILARITY_MIN), then=similarity),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+        # The trigram index of migration 0005 is on the title alone, as named here.
+        table = TemplateVariant._meta.db_table
+        near = RawSQL(f"%s <%% {table}.title", [typos], output_field=BooleanField())
+        near_ids = TemplateVariant.objects.filter(near).order_by().values_list("pk", flat=True)
+        found |= Q(pk__in=list(near_ids))
+    rows = (
+        variants.filter(found)
+        .values("template_id", "template__key")
+        .annotate(relevance=Max(relevance))
+        .order_by("-relevance", "template__key")
+        .values_list("template_id", "template__key", "relevance")[:limit]
+    )
+    return list(rows)
+
+
 def _postgresql_set_typo_threshold() -> None:
     """`<%` compares with this setting of the connection (pg_trgm's default is 0.6)."""
     with connection.cursor() as cursor:
@@ -188,23 +282,37 @@ def _search_vector() -> RawSQL:
     return RawSQL(f"{table}.search_vector", [], output_field=SearchVectorField())
 
 
+def _variant_search_vector() -> RawSQL:
+    """The generated column of migration 0005, which is not a model field."""
+    table = TemplateVariant._meta.db_table
+    return RawSQL(f"{table}.search_vector", [], output_field=SearchVectorField())
+
+
 def _tsquery(text: str) -> SearchQuery:
     return SearchQuery(text, search_type="raw", config="english")
 
 
-def _postgresql_unmatched(templates: QuerySet[ResponseTemplate], words: list[str]) -> list[str]:
-    """The words that match no template as typed, less English stop words ("the", "your"),
-    which the index leaves out: the words to look for as typos. One statement."""
+def _postgresql_unmatched(
+    templates: QuerySet[ResponseTemplate], variants: QuerySet[TemplateVariant], words: list[str]
+) -> list[str]:
+    """The words that match no template nor searched variant as typed, less English stop words
+    ("the", "your"), which the index leaves out: the words to look for as typos. One
+    statement."""
     searched, params = (
         templates.order_by().values(search_vector=_search_vector()).query.sql_with_params()
+    )
+    searched_variants, variant_params = (
+        variants.order_by().values(search_vector=_variant_search_vector()).query.sql_with_params()
     )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT w FROM unnest(%s::text[]) WITH ORDINALITY AS u(w, i), "
             "to_tsquery('english', w || ':*') AS q "
             f"WHERE numnode(q) > 0 AND NOT EXISTS (SELECT 1 FROM ({searched}) t "
-            "WHERE t.search_vector @@ q) ORDER BY i",
-            [words, *params],
+            "WHERE t.search_vector @@ q) "
+            f"AND NOT EXISTS (SELECT 1 FROM ({searched_variants}) v "
+            "WHERE v.search_vector @@ q) ORDER BY i",
+            [words, *params, *variant_params],
         )
         return [w for (w,) in cursor.fetchall()]
 
@@ -219,13 +327,16 @@ def _above(field: str, minimum: float) -> Case:
 
 
 def _sqlite_scores(
-    templates: QuerySet[ResponseTemplate], words: list[str], limit: int
+    templates: QuerySet[ResponseTemplate], locales: list[str], words: list[str], limit: int
 ) -> list[tuple[int, str, float]]:
+    # The locales are parameters; only their placeholders are written into the SQL.
+    variant_in_locale = f"v.locale IN ({', '.join('%s' for _ in locales)})" if locales else "1"
+    variants = TemplateVariant._meta.db_table
     with connection.cursor() as cursor:
         groups = []
         for word in words:
             terms = [f'"{word}"*']
-            if not _fts_matches(cursor, terms[0]):
+            if not _fts_matches(cursor, terms[0], variant_in_locale, locales):
                 terms += [f'"{term}"' for term in _fts_corrections(cursor, word)]
             groups.append(" OR ".join(terms))
         allowed_sql, allowed_params = templates.order_by().values("pk").query.sql_with_params()
@@ -234,17 +345,27 @@ def _sqlite_scores(
             # MATERIALIZED: the full-text match runs once. Joined as a plain subquery, SQLite
             # ran it again for every template (seconds for 3,000 templates).
             f"WITH m AS MATERIALIZED (SELECT rowid AS id, -bm25({FTS_TABLE}, {weights}) AS "
-            f"relevance FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s) "
-            f"SELECT m.id, t.key, m.relevance FROM m "
-            f"JOIN {ResponseTemplate._meta.db_table} t ON t.id = m.id "
-            f"WHERE m.id IN ({allowed_sql}) ORDER BY m.relevance DESC, t.key LIMIT %s",
-            [" OR ".join(f"({group})" for group in groups), *allowed_params, limit],
+            f"relevance FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s), "
+            f"s AS (SELECT id, relevance FROM m WHERE id > 0 UNION ALL "
+            f"SELECT v.template_id, m.relevance FROM m JOIN {variants} v ON v.id = -m.id "
+            f"WHERE m.id < 0 AND {variant_in_locale}) "
+            f"SELECT s.id, t.key, MAX(s.relevance) AS relevance FROM s "
+            f"JOIN {ResponseTemplate._meta.db_table} t ON t.id = s.id "
+            f"WHERE s.id IN ({allowed_sql}) GROUP BY s.id, t.key "
+            f"ORDER BY relevance DESC, t.key LIMIT %s",
+            [" OR ".join(f"({group})" for group in groups), *locales, *allowed_params, limit],
         )
         return [(pk, key, float(relevance)) for pk, key, relevance in cursor.fetchall()]
 
 
-def _fts_matches(cursor, term: str) -> bool:
-    cursor.execute(f"SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT 1", [term])
+def _fts_matches(cursor, term: str, variant_in_locale: str, locales: list[str]) -> bool:
+    """Whether `term` matches a template's own text or a variant in the searched locales."""
+    cursor.execute(
+        f"SELECT 1 FROM {FTS_TABLE} LEFT JOIN {TemplateVariant._meta.db_table} v "
+        f"ON v.id = -{FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH %s "
+        f"AND ({FTS_TABLE}.rowid > 0 OR {variant_in_locale}) LIMIT 1",
+        [term, *locales],
+    )
     return cursor.fetchone() is not None
 
 

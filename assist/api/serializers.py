@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from assist.models import Conversation, Message, ModelVersion
-from templates_app.models import ResponseTemplate
+from templates_app.models import LOCALE_PATTERN, ResponseTemplate
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -92,6 +92,16 @@ class ConversationFilterSerializer(serializers.Serializer):
 class TemplateQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     category = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    # Search the keys' texts in this locale (the conversation's language) besides their own;
+    # blank or absent: every locale's.
+    locale = serializers.RegexField(
+        LOCALE_PATTERN,
+        max_length=16,
+        required=False,
+        default="",
+        allow_blank=True,
+        error_messages={"invalid": "locale must be a code such as es or pt-BR"},
+    )
 
 
 class PickReferenceSerializer(serializers.Serializer):

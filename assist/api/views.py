@@ -165,7 +165,9 @@ class ConversationDetail(APIView):
 
 
 class TemplateList(generics.ListAPIView):
-    """Active templates matching `q`, best first (templates_app/search.py): the panel's search."""
+    """Active templates matching `q`, best first (templates_app/search.py): the panel's search.
+    `locale`: the texts in that locale are searched besides each key's own (absent: every
+    locale's)."""
 
     serializer_class = TemplateSerializer
     pagination_class = StrictLimitOffsetPagination
@@ -180,7 +182,9 @@ class TemplateList(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[ResponseTemplate]:
         require_role(self.request.user, AGENT, CATALOG_ADMIN, SUPERVISOR)
         params = query_params(TemplateQuerySerializer, self.request)
-        return template_search(query=params["q"], category=params["category"])
+        return template_search(
+            query=params["q"], category=params["category"], locale=params["locale"]
+        )
 
 
 class ModelVersionList(generics.ListAPIView):

@@ -154,8 +154,9 @@ def search_items(
 ) -> list[dict[str, Any]]:
     values = placeholder_values(conversation)
     sent = sent_template_keys(conversation) if conversation else set()
-    templates = list(template_search(query=query)[:limit])
     language = conversation.language if conversation else ""
+    # Searched in the language the results are shown in (any, while it is not known).
+    templates = list(template_search(query=query, locale=language)[:limit])
     variants = variants_by_key([template.key for template in templates], language)
     return [
         _item(
