@@ -202,13 +202,15 @@ async function insert({ tabId, conversation, key, text, pick }) {
   return answer ?? { ok: false, reason: "no answer from the helpdesk tab" };
 }
 
+const SWITCH_ATTEMPTS = 10;
+const SWITCH_RETRY_MS = 200;
+
 /** The agent switched tabs in the panel: the helpdesk tab opens that conversation, where its
  * adapter knows how (`switchTo`, docs/extension.md). */
 async function switchConversation({ tabId, conversation }) {
-  const state = tabs.get(tabId);
-  if (state?.conversation != null && String(state.conversation) === String(conversation)) {
-    return { ok: true };
-  }
+  // No shortcut on this tab's last reported conversation: the page may have switched since
+  // (two quick tab switches in the panel), and then "already there" would lose the second. The
+  // content script looks at the page itself.
   let externalId = null;
   for (const [key, id] of conversations) {
     if (String(id) === String(conversation)) externalId = key.split("\u0000")[1];
@@ -220,10 +222,16 @@ async function switchConversation({ tabId, conversation }) {
       return { ok: false, reason: explain(error) };
     }
   }
-  const answer = await chrome.tabs
-    .sendMessage(tabId, { type: "assist:switch", externalId })
-    .catch(() => null);
-  return answer ?? { ok: false, reason: "the helpdesk tab is not reachable (reload it)" };
+  // A page that is still loading (the previous switch) has no content script to answer yet:
+  // ask again for a moment before giving up.
+  for (let attempt = 0; attempt < SWITCH_ATTEMPTS; attempt += 1) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, SWITCH_RETRY_MS));
+    const answer = await chrome.tabs
+      .sendMessage(tabId, { type: "assist:switch", externalId })
+      .catch(() => null);
+    if (answer) return answer;
+  }
+  return { ok: false, reason: "the helpdesk tab is not reachable (reload it)" };
 }
 
 // The keyboard shortcuts of manifest.json ("commands"), which work while the helpdesk tab has

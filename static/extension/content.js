@@ -104,6 +104,17 @@
   }
 
   chrome.runtime.onMessage.addListener((message, _sender, sendResponse) => {
+    if (site === null) {
+      // Just loaded (the agent switched chats a moment ago): answer once the background has
+      // said which site this is, rather than drop the request.
+      started.then(() => handle(message, sendResponse));
+      return true; // sendResponse is called later
+    }
+    handle(message, sendResponse);
+    return false;
+  });
+
+  function handle(message, sendResponse) {
     if (message?.type === "assist:read") {
       report(true);
       sendResponse({ ok: Boolean(site) });
@@ -111,9 +122,15 @@
       const { text, key, pick, externalId } = message;
       sendResponse(insert(String(text ?? ""), key ?? null, pick ?? null, externalId ?? null));
     } else if (message?.type === "assist:switch" && site) {
-      sendResponse(A.switchConversation(document, site, String(message.externalId ?? "")));
+      const externalId = String(message.externalId ?? "");
+      const shown = A.readConversation(document, site, location);
+      // Already there: clicking its link again would only reload the chat.
+      if (shown.ok && shown.conversationId === externalId) sendResponse({ ok: true });
+      else sendResponse(A.switchConversation(document, site, externalId));
+    } else {
+      sendResponse(undefined);
     }
-  });
+  }
 
   /** Before a reply with an unfilled [[field]] goes: ask, and stop it unless the agent agrees. */
   function guardSend(event, box) {
@@ -192,5 +209,6 @@
     report(true);
   }
 
-  start().catch(() => {});
+  // Settles (never rejects) once `site` is known, or known to be none.
+  const started = start().catch(() => {});
 })();

@@ -15,6 +15,7 @@ let settings = null;
 let windowId = null;
 let tabId = null;
 let shownConversation = null;
+let panelReady = false; // the framed panel said `assist:panel-ready` and has its token
 
 function notice(text, kind = "") {
   byId("notice").textContent = text;
@@ -31,10 +32,17 @@ function showPanel(conversation) {
   if (shownConversation !== conversation) {
     shownConversation = conversation;
     result("");
-    const url = new URL("/panel/", settings.backendUrl);
-    url.searchParams.set("conversation", String(conversation));
-    url.searchParams.set("embed", "1");
-    frame.src = url.href; // the token never goes in the URL: see onFrameMessage
+    if (panelReady) {
+      // The panel is up: it switches its tab in place. Reloading it would drop its socket and
+      // any key the agent presses while the new page loads.
+      const origin = new URL(settings.backendUrl).origin;
+      frame.contentWindow.postMessage({ type: "assist:activate", conversation }, origin);
+    } else {
+      const url = new URL("/panel/", settings.backendUrl);
+      url.searchParams.set("conversation", String(conversation));
+      url.searchParams.set("embed", "1");
+      frame.src = url.href; // the token never goes in the URL: see onFrameMessage
+    }
   }
   frame.hidden = false;
 }
@@ -88,6 +96,14 @@ function onFrameMessage(event) {
       });
   } else if (data?.type === "assist:panel-ready") {
     frame.contentWindow.postMessage({ type: "assist:auth", token: settings.token }, event.origin);
+    panelReady = true;
+    // The helpdesk may have switched chats while this page loaded.
+    if (shownConversation !== null) {
+      frame.contentWindow.postMessage(
+        { type: "assist:activate", conversation: shownConversation },
+        event.origin,
+      );
+    }
   } else if (data?.type === "assist:pick" && typeof data.text === "string") {
     chrome.runtime
       .sendMessage({
