@@ -70,7 +70,7 @@ format: venv-dev
 
 # The whole suite, slow tests included (a plain `pytest` skips those marked slow).
 test: lint
-	$(PY) -m pytest -m "slow or not slow"
+	$(PY) -m pytest -m "slow or not slow" --durations=25
 
 # Benchmarks print each figure beside a baseline measured in the same run. The live-loop one
 # needs Redis and PostgreSQL (local defaults below) and a trained model (`make run` once).
