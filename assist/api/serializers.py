@@ -1,10 +1,13 @@
 """Output shapes of the REST API (the input shapes arrive with the live-suggestion endpoints)."""
 
+from typing import Any
+
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from assist.models import Conversation, Message, ModelVersion
 from templates_app.models import LOCALE_PATTERN, ResponseTemplate
+from templates_app.variants import TemplateText, template_text
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -55,9 +58,30 @@ class ConversationDetailSerializer(ConversationSerializer):
 
 
 class TemplateSerializer(serializers.ModelSerializer):
+    """A key and its text. With `locale` and `variants` in the context (TemplateList with
+    `?locale=`), the text in that locale where the key has one, else its own with `fallback`
+    true (templates_app/variants.py, the rule the panel follows)."""
+
+    fallback = serializers.SerializerMethodField()
+
     class Meta:
         model = ResponseTemplate
-        fields = ["key", "title", "body", "category", "locale", "is_active"]
+        fields = ["key", "title", "body", "category", "locale", "fallback", "is_active"]
+
+    def get_fallback(self, template: ResponseTemplate) -> bool:
+        return self._text(template).fallback
+
+    def to_representation(self, instance: ResponseTemplate) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        text = self._text(instance)
+        data.update(title=text.title, body=text.body, locale=text.locale)
+        return data
+
+    def _text(self, template: ResponseTemplate) -> TemplateText:
+        variants = self.context.get("variants", {})
+        return template_text(
+            template, variants.get(template.key, {}), self.context.get("locale", "")
+        )
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

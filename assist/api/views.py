@@ -48,6 +48,7 @@ from assist.tokens import parse_authorization, token_issue, token_revoke
 from assist.wire import MAX_ID
 from templates_app.models import ResponseTemplate
 from templates_app.search import template_search
+from templates_app.variants import variants_by_key
 
 ERROR_MEANING = {
     400: "The input is invalid: `detail`, or an object naming each invalid field.",
@@ -167,7 +168,7 @@ class ConversationDetail(APIView):
 class TemplateList(generics.ListAPIView):
     """Active templates matching `q`, best first (templates_app/search.py): the panel's search.
     `locale`: the texts in that locale are searched besides each key's own (absent: every
-    locale's)."""
+    locale's), and each key comes in that locale's text, or its own marked `fallback`."""
 
     serializer_class = TemplateSerializer
     pagination_class = StrictLimitOffsetPagination
@@ -181,10 +182,24 @@ class TemplateList(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[ResponseTemplate]:
         require_role(self.request.user, AGENT, CATALOG_ADMIN, SUPERVISOR)
-        params = query_params(TemplateQuerySerializer, self.request)
+        self.params = query_params(TemplateQuerySerializer, self.request)
         return template_search(
-            query=params["q"], category=params["category"], locale=params["locale"]
+            query=self.params["q"], category=self.params["category"], locale=self.params["locale"]
         )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        templates = list(page if page is not None else queryset)
+        locale = self.params["locale"]
+        context = {
+            **self.get_serializer_context(),
+            "locale": locale,
+            # One query for the page's texts in that locale, not one per key.
+            "variants": variants_by_key([template.key for template in templates], locale),
+        }
+        data = self.get_serializer_class()(templates, many=True, context=context).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
 
 
 class ModelVersionList(generics.ListAPIView):

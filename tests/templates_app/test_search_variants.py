@@ -121,6 +121,17 @@ def test_the_api_takes_a_locale_and_refuses_a_bad_one_with_400(variants_catalog,
     found = client.get(url, {"q": "tarjeta", "locale": "es"})
     assert found.status_code == 200
     assert [t["key"] for t in found.json()["results"]] == ["card.freeze"]
+    # In the locale asked for, and said to be so; a key without that text comes in its own,
+    # marked as a fallback; without a locale, every key in its own text.
+    spanish = found.json()["results"][0]
+    assert (spanish["title"], spanish["locale"], spanish["fallback"]) == (FREEZE_ES, "es", False)
+    assert spanish["body"] == "He congelado su tarjeta ahora."
+    arrival = client.get(url, {"q": "arrives", "locale": "es"}).json()["results"]
+    assert [(t["title"], t["locale"], t["fallback"]) for t in arrival] == [
+        ("When your card arrives", "en", True)
+    ]
+    own = client.get(url, {"q": "tarjeta"}).json()["results"]
+    assert [(t["title"], t["fallback"]) for t in own] == [("Freeze a lost card", False)]
     assert client.get(url, {"q": "karte", "locale": "es"}).json()["results"] == []
     assert [t["key"] for t in client.get(url, {"q": "karte"}).json()["results"]] == ["card.arrival"]
     for bad in ["Spanish!", "e", "es_ES", "x" * 17]:
