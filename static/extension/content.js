@@ -5,9 +5,9 @@
 //
 // In the reply box (adapters/reply.js): an insert for another conversation than the page shows
 // is refused with a notice; a template goes in with a space beside the text around it and its
-// first unfilled [[field]] selected; Tab / Shift+Tab move between fields (plain text boxes);
-// and sending a reply that still holds one asks first, unless the page asks by itself
-// (`data-asks-before-unfilled` on its reply box).
+// first unfilled [[field]] selected; Tab / Shift+Tab move between fields (text boxes and
+// contenteditable editors alike); and sending a reply that still holds one asks first, unless
+// the page asks by itself (`data-asks-before-unfilled` on its reply box).
 
 (() => {
   if (globalThis.__assistContentScript) return; // injected twice (manifest + registration)
@@ -70,6 +70,61 @@
     return [before.toString(), after.toString()];
   }
 
+  /** A contenteditable box's text as Range.toString() reads it (its text nodes in order), with
+   * where each node starts in it, so that a place in the text maps back to the DOM. */
+  function editableText(box) {
+    const nodes = [];
+    let text = "";
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      nodes.push({ node, start: text.length });
+      text += node.data;
+    }
+    return { text, nodes };
+  }
+
+  function domPlace(nodes, offset) {
+    const at = nodes.findLast((entry) => entry.start <= offset) ?? nodes[0];
+    return [at.node, offset - at.start];
+  }
+
+  /** The selection in the reply box as offsets into its text: [start, end], or null. */
+  function selectionOffsets(box) {
+    if (isTextBox(box)) return [box.selectionStart, box.selectionEnd];
+    const selection = document.getSelection();
+    if (!selection.rangeCount || !box.contains(selection.anchorNode)) return null;
+    const range = selection.getRangeAt(0);
+    const before = document.createRange();
+    before.selectNodeContents(box);
+    before.setEnd(range.startContainer, range.startOffset);
+    const start = before.toString().length;
+    return [start, start + range.toString().length];
+  }
+
+  /** Selects the next (`step` 1) or previous (-1) unfilled [[field]] from the selection, or
+   * from `from`; with `within`, only one that lies inside [from, within]. In a text box or a
+   * contenteditable editor alike. Returns whether it selected one. */
+  function selectField(box, step, { from = null, within = null } = {}) {
+    const offsets = from === null ? selectionOffsets(box) : [from, from];
+    if (!offsets) return false;
+    const [start, end] = offsets;
+    const editable = isTextBox(box) ? null : editableText(box);
+    const text = editable ? editable.text : box.value;
+    const field = A.nextField(text, start, end, step);
+    if (!field || (within !== null && (field.start < start || field.end > within))) return false;
+    if (!editable) {
+      box.setSelectionRange(field.start, field.end);
+      return true;
+    }
+    const range = document.createRange();
+    range.setStart(...domPlace(editable.nodes, field.start));
+    range.setEnd(...domPlace(editable.nodes, field.end));
+    const selection = document.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    return true;
+  }
+
   function insert(text, key, pick, externalId) {
     // The page may have switched chats since the background last read it: look again now.
     if (externalId != null) {
@@ -85,14 +140,9 @@
     const [before, after] = textAround(box);
     const piece = A.separated(before, text, after);
     if (!A.insertAtCursor(box, piece)) return { ok: false, reason: "the reply box is not editable" };
-    if (isTextBox(box)) {
-      // The first unfilled field of what went in, selected: the agent types its value.
-      const end = box.selectionEnd;
-      const field = A.nextField(box.value, end - piece.length, end - piece.length, 1);
-      if (field && field.start >= end - piece.length && field.end <= end) {
-        box.setSelectionRange(field.start, field.end);
-      }
-    }
+    // The first unfilled field of what went in, selected: the agent types its value.
+    const end = selectionOffsets(box)?.[1];
+    if (end !== undefined) selectField(box, 1, { from: end - piece.length, within: end });
     // Tells the helpdesk page which template went in (the demo records it with the reply).
     box.dispatchEvent(
       new CustomEvent("assist:inserted", {
@@ -147,8 +197,7 @@
     event.preventDefault();
     event.stopImmediatePropagation();
     box.focus();
-    const field = isTextBox(box) && A.nextField(box.value, 0, 0, 1);
-    if (field) box.setSelectionRange(field.start, field.end);
+    selectField(box, 1, { from: 0 });
   }
 
   function replyBox() {
@@ -160,13 +209,9 @@
     (event) => {
       const box = replyBox();
       if (!box || event.target !== box || event.altKey || event.metaKey) return;
-      if (event.key === "Tab" && !event.ctrlKey && isTextBox(box)) {
-        const step = event.shiftKey ? -1 : 1;
-        const field = A.nextField(box.value, box.selectionStart, box.selectionEnd, step);
-        if (field) {
-          event.preventDefault();
-          box.setSelectionRange(field.start, field.end);
-        }
+      if (event.key === "Tab" && !event.ctrlKey) {
+        // Only while a field is left: otherwise Tab moves the focus on, as the page expects.
+        if (selectField(box, event.shiftKey ? -1 : 1)) event.preventDefault();
       } else if (event.key === "Enter" && event.ctrlKey) {
         guardSend(event, box);
       }

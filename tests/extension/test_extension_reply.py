@@ -8,7 +8,7 @@ content script, with a notice on the page.
 import pytest
 
 from tests.extension import test_extension
-from tests.extension.browser import configure, launch_with_extension, tab_id
+from tests.extension.browser import acme_site, configure, launch_with_extension, tab_id
 from tests.extension.test_extension import TOKEN, stub  # noqa: F401  (the stub backend fixture)
 
 pytestmark = pytest.mark.slow
@@ -109,3 +109,49 @@ def _wait_for_call(page, backend, path: str) -> None:
         if any(call[1] == path for call in backend.calls):
             return
         page.wait_for_timeout(100)
+
+
+def test_fields_in_a_contenteditable_reply_box(stub, tmp_path):  # noqa: F811
+    """Most helpdesks write replies in a contenteditable editor, not a textarea: an insert
+    selects its first field there too, and Tab / Shift+Tab move between the fields."""
+    from playwright.sync_api import sync_playwright
+
+    backend = stub("acme_desk.html")
+    site = acme_site() | {"matches": ["http://127.0.0.1/demo/helpdesk/*"]}
+    with sync_playwright() as p:
+        context, worker, extension_id = launch_with_extension(p, tmp_path / "profile")
+        # Another backend, so that this page is a helpdesk of the agent's own configuration (the
+        # generic adapter, "Acme desk"), not the backend's demo.
+        configure(context, extension_id, backend="http://localhost:9", token=TOKEN, sites=[site])
+        page = context.new_page()
+        page.goto(f"{backend.base}/demo/helpdesk/tickets/4711")
+        tab = tab_id(worker, f"{backend.base}/demo/helpdesk/")
+        send = "(message) => chrome.tabs.sendMessage(message.tab, message.body).catch(() => null)"
+        for _ in range(50):  # until the content script has read the page with the site's rules
+            if worker.evaluate(send, {"tab": tab, "body": {"type": "assist:read"}}) == {"ok": True}:
+                break
+            page.wait_for_timeout(100)
+        editor = page.locator("#composer .editor")
+        editor.click()
+        page.keyboard.press("Control+End")  # after "Hello Mei,"
+        text = "Your card arrives in [[days]] days; reference [[reference]]."
+        insert = {"type": "assist:insert", "text": text, "key": "k", "externalId": "4711"}
+        assert worker.evaluate(send, {"tab": tab, "body": insert}) == {"ok": True}
+
+        selected = "() => document.getSelection().toString()"
+        assert page.evaluate(selected) == "[[days]]"
+        page.keyboard.press("Tab")
+        assert page.evaluate(selected) == "[[reference]]"
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate(selected) == "[[days]]"
+        page.keyboard.type("5")
+        page.keyboard.press("Tab")
+        assert page.evaluate(selected) == "[[reference]]"
+        page.keyboard.type("NW-7QK2")
+        assert editor.inner_text().strip() == (
+            "Hello Mei, Your card arrives in 5 days; reference NW-7QK2."
+        )
+        # No field left: Tab moves the focus on, as the page expects.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.tagName") == "BUTTON"
+        context.close()
