@@ -421,6 +421,7 @@ def run_level(
         "overhead_p99": percentile(overhead, 99),
         "mean_e2e": statistics.fmean(e2e) if e2e else float("nan"),
         "stages_p50": {name: percentile(values, 50) for name, values in stages.items()},
+        "stages_p99": {name: percentile(values, 99) for name, values in stages.items()},
         "messages_sent": len(ledger.messages_sent),
         "messages_stored": stored_messages,
         "messages_acked": len(ledger.acked["message"]),
@@ -561,8 +562,9 @@ def main() -> None:
                     f"{r['overhead_p50']:>10.1f}ms {r['overhead_p99']:>10.1f}ms "
                     f"{r['e2e_p50'] / r['model_p50']:>12.2f}x"
                 )
-                stages = ", ".join(f"{k} {v:.1f}ms" for k, v in r["stages_p50"].items())
-                print(f"{'':>6} p50 by stage: {stages}")
+                for q in ("p50", "p99"):
+                    stages = ", ".join(f"{k} {v:.1f}ms" for k, v in r[f"stages_{q}"].items())
+                    print(f"{'':>6} {q} by stage: {stages}")
                 codes = ", ".join(f"{k} {v}" for k, v in sorted(r["error_codes"].items()))
                 print(
                     f"{'':>6} messages sent {r['messages_sent']}, stored {r['messages_stored']}, "
