@@ -34,11 +34,18 @@ HEAD_FILE = "head.safetensors"
 ENCODER_DIR = "encoder"
 
 # Pooling of the encoder's token vectors into one embedding (then L2-normalised by the head):
-# the mean over the whole input, or (newest-first inputs only) the mean over the input plus the
-# mean over segment A, the newest message, so that it weighs as much as the rest together.
+# the mean over the whole input, or (newest-first inputs only) the mean over the input plus a
+# multiple of the mean over segment A, the newest message, so that it weighs as much as the rest
+# together (1) or more (3). Over a frozen encoder the whole-input mean is dominated by the
+# agent's long template answers, which precede closings as much as a customer's next problem:
+# the newest message weighed 3 times ranks a chat's second topic better (docs/benchmarks.md,
+# "Demo chats").
 POOL_MEAN = "mean+l2"
 POOL_MEAN_NEWEST = "mean+newest+l2"
-POOLINGS = (POOL_MEAN, POOL_MEAN_NEWEST)
+POOL_MEAN_3NEWEST = "mean+3newest+l2"
+POOLINGS = (POOL_MEAN, POOL_MEAN_NEWEST, POOL_MEAN_3NEWEST)
+NEWEST_WEIGHTS = {POOL_MEAN: 0.0, POOL_MEAN_NEWEST: 1.0, POOL_MEAN_3NEWEST: 3.0}
+"""The weight of the newest message's mean in each pooling (0: not pooled apart)."""
 
 
 def default_base_model() -> str:
@@ -94,7 +101,7 @@ def check_pooling(context_format: str, pooling: str) -> None:
     """Raise ``ValueError`` unless ``pooling`` is known and fits ``context_format``."""
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
-    if pooling == POOL_MEAN_NEWEST and context_format_name(context_format) != NEWEST_FIRST:
+    if NEWEST_WEIGHTS[pooling] and context_format_name(context_format) != NEWEST_FIRST:
         raise ValueError(f"pooling {pooling!r} needs the {NEWEST_FIRST!r} context format")
 
 
@@ -143,12 +150,15 @@ class TemplateClassifier(nn.Module):
         pooling: str = POOL_MEAN,
     ) -> None:
         super().__init__()
-        if pooling == POOL_MEAN_NEWEST and sep_token_id is None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
+        if NEWEST_WEIGHTS[pooling] and sep_token_id is None:
             raise ValueError(f"pooling {pooling!r} needs pair inputs (a separator token id)")
         self.encoder = encoder
         self.head = CosineHead(hidden_size(encoder), n_labels, scale)
         self.sep_token_id = sep_token_id
         self.pooling = pooling
+        self.newest_weight = NEWEST_WEIGHTS[pooling]
         types = int(getattr(as_pretrained(encoder).config, "type_vocab_size", 0) or 0)
         self.token_types = sep_token_id is not None and types >= 2
 
@@ -167,9 +177,9 @@ class TemplateClassifier(nn.Module):
         kwargs = {"token_type_ids": segment_b} if self.token_types else {}
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
         pooled = mean_pool(out.last_hidden_state, attention_mask)  # (batch, hidden)
-        if self.pooling == POOL_MEAN_NEWEST:
+        if self.newest_weight:
             segment_a = attention_mask.long() - segment_b  # [CLS] newest [SEP]
-            pooled = pooled + mean_pool(out.last_hidden_state, segment_a)
+            pooled = pooled + self.newest_weight * mean_pool(out.last_hidden_state, segment_a)
         return pooled
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

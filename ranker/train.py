@@ -94,9 +94,10 @@ class TrainConfig:
     pooling: str | None = field(
         default=None,
         metadata={
-            "help": "pooling: 'mean+l2' (mean of all tokens) or 'mean+newest+l2' (plus the mean "
-            "of the newest message's tokens; newest-first only); default: mean+newest+l2 for "
-            "newest-first, mean+l2 for oldest-first",
+            "help": "pooling: 'mean+l2' (mean of all tokens), 'mean+newest+l2' (plus the mean "
+            "of the newest message's tokens; newest-first only) or 'mean+3newest+l2' (plus 3 "
+            "times that mean; newest-first only); default: mean+newest+l2 for newest-first, "
+            "mean+l2 for oldest-first",
             "choices": list(POOLINGS),
         },
     )

@@ -23,6 +23,7 @@ from ranker.encoding import collate, tokenize, tokenize_contexts
 from ranker.evaluate import EvalConfig, evaluate
 from ranker.model import (
     POOL_MEAN,
+    POOL_MEAN_3NEWEST,
     POOL_MEAN_NEWEST,
     ModelMeta,
     build_classifier,
@@ -91,8 +92,11 @@ def test_meta_without_or_with_the_old_format_field_loads_as_oldest_first(tmp_pat
     assert ModelMeta.load(tmp_path).context_format == OLDEST_FIRST
     with pytest.raises(ValueError, match="context format"):
         ModelMeta(labels=["a"], base_model="x", context_format="sideways")
-    with pytest.raises(ValueError, match="needs"):
-        ModelMeta(labels=["a"], base_model="x", pooling=POOL_MEAN_NEWEST)
+    for pooling in (POOL_MEAN_NEWEST, POOL_MEAN_3NEWEST):
+        with pytest.raises(ValueError, match="needs"):
+            ModelMeta(labels=["a"], base_model="x", pooling=pooling)
+    with pytest.raises(ValueError, match="unknown pooling"):
+        ModelMeta(labels=["a"], base_model="x", context_format=NEWEST_FIRST, pooling="max")
 
 
 def test_an_old_model_directory_serves_in_its_own_format(trained: Path, tmp_path: Path) -> None:
@@ -120,10 +124,13 @@ def test_an_old_model_directory_serves_in_its_own_format(trained: Path, tmp_path
     assert np.allclose(new.logits(CONTEXTS[2:]), ranker.logits(CONTEXTS[2:]), atol=1e-5)
 
 
-def test_newest_pooling_adds_the_newest_messages_mean(tiny_base: Path, tok: object) -> None:
+@pytest.mark.parametrize(("pooling", "weight"), [(POOL_MEAN_NEWEST, 1.0), (POOL_MEAN_3NEWEST, 3.0)])
+def test_newest_pooling_adds_the_newest_messages_mean(
+    tiny_base: Path, tok: object, pooling: str, weight: float
+) -> None:
     torch.manual_seed(0)
     encoder = load_encoder(str(tiny_base))
-    model = build_classifier(encoder, 3, tok, NEWEST_FIRST, POOL_MEAN_NEWEST).eval()
+    model = build_classifier(encoder, 3, tok, NEWEST_FIRST, pooling).eval()
     ids = tokenize_contexts(tok, CONTEXTS, 64, NEWEST_FIRST)
     input_ids, mask = collate(ids)
     sep = int(tok.sep_token_id)  # type: ignore[attr-defined]
@@ -136,12 +143,12 @@ def test_newest_pooling_adds_the_newest_messages_mean(tiny_base: Path, tok: obje
     with torch.inference_mode():
         hidden = encoder(input_ids=input_ids, attention_mask=mask, token_type_ids=types)
         h = hidden.last_hidden_state  # (batch, seq, hidden)
-        expected = mean_pool(h, mask) + mean_pool(h, newest)
+        expected = mean_pool(h, mask) + weight * mean_pool(h, newest)
         assert torch.allclose(model.embed(input_ids, mask), expected, atol=1e-5)
     assert types[0].sum() > 0 and types[2].sum() == 0  # segment B only with earlier turns
 
 
-@pytest.mark.parametrize("pooling", [POOL_MEAN, POOL_MEAN_NEWEST])
+@pytest.mark.parametrize("pooling", [POOL_MEAN, POOL_MEAN_NEWEST, POOL_MEAN_3NEWEST])
 def test_onnx_export_keeps_the_directorys_format(
     tiny_base: Path, tok: object, tmp_path: Path, pooling: str
 ) -> None:

@@ -58,6 +58,7 @@ class Command(BaseCommand):
         self.stdout.write(f"ranker: {version.name} registered (artifact {version.artifact})")
 
     def _train(self, target: Path, *, epochs: int, max_tokens: int) -> None:
+        from ranker.model import POOL_MEAN_3NEWEST
         from ranker.train import TrainConfig, train
 
         with tempfile.TemporaryDirectory() as folder:
@@ -81,6 +82,10 @@ class Command(BaseCommand):
                     epochs=epochs,
                     max_tokens=max_tokens,
                     freeze_encoder=True,
+                    # Over the frozen encoder the whole-context mean is dominated by the
+                    # agent's template answers: the newest message weighed 3 times ranks a
+                    # chat's later topics better (docs/benchmarks.md, "Demo chats").
+                    pooling=POOL_MEAN_3NEWEST,
                     # The fastest backend whose accuracy matches fp32 (ranker/serving.py):
                     # ONNX Runtime int8 on this machine, a third of fp32's time.
                     backend="auto",
