@@ -1,0 +1,64 @@
+"""The backend a model is served with suits the CPU that serves it (ranker/serving.py,
+suited_backend): a model stored as bf16 on a machine with native bfloat16 must not rank at
+bf16's emulated speed on one without."""
+
+import logging
+import platform
+
+import pytest
+
+from ranker.model import ModelMeta
+from ranker.serving import cpu_flags, suited_backend
+
+NATIVE = frozenset({"avx2", "avx512f", "avx512_bf16"})
+AVX2_ONLY = frozenset({"avx2", "fma"})
+
+
+def meta(backend: str, measured: dict | None = None) -> ModelMeta:
+    metrics = {"backends": measured} if measured is not None else {}
+    return ModelMeta(labels=["a"], base_model="x", backend=backend, metrics=metrics)
+
+
+def m(top1: float, agreement: float, latency: float) -> dict:
+    return {"dev_top1": top1, "agreement_with_fp32": agreement, "latency_128_ms": latency}
+
+
+MEASURED = {
+    "fp32": m(0.60, 1.0, 39.0),
+    "bf16": m(0.60, 1.0, 12.0),
+    "int8": m(0.55, 0.92, 14.0),  # less accurate: never a choice
+    "onnx": m(0.60, 1.0, 30.0),
+    "onnx-int8": m(0.60, 0.99, 13.0),
+}
+
+
+def test_bf16_is_served_where_the_cpu_has_native_bfloat16():
+    assert suited_backend(meta("bf16", MEASURED), NATIVE) == "bf16"
+    assert suited_backend(meta("bf16", MEASURED), frozenset({"amx_bf16"})) == "bf16"
+
+
+def test_without_native_bfloat16_the_fastest_other_accurate_backend_serves(caplog):
+    with caplog.at_level(logging.WARNING, logger="ranker.serving"):
+        assert suited_backend(meta("bf16", MEASURED), AVX2_ONLY) == "onnx-int8"
+    assert "no native bfloat16" in caplog.text and "onnx-int8" in caplog.text
+
+
+def test_without_measurements_fp32_serves_a_bf16_model_there():
+    assert suited_backend(meta("bf16"), AVX2_ONLY) == "fp32"
+    only_bf16 = {"fp32": m(0.6, 1.0, 39.0), "bf16": m(0.6, 1.0, 12.0)}
+    assert suited_backend(meta("bf16", only_bf16), AVX2_ONLY) == "fp32"
+
+
+@pytest.mark.parametrize("backend", ["fp32", "onnx-int8", "onnx", "int8"])
+def test_other_stored_backends_serve_as_stored_anywhere(backend):
+    assert suited_backend(meta(backend, MEASURED), AVX2_ONLY) == backend
+
+
+def test_unknown_flags_keep_the_stored_backend():
+    assert suited_backend(meta("bf16", MEASURED), None) == "bf16"
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="x86 /proc/cpuinfo has 'flags'")
+def test_this_machine_s_flags_are_read():
+    flags = cpu_flags()
+    assert flags is not None and {"fpu", "sse2"} <= flags
