@@ -144,6 +144,10 @@ def test_the_second_topic_is_listed_as_the_first_is(
     django_capture_on_commit_callbacks,
 ):
     settings.RANKER_DIR = default_demo_model
+    # The model as trained, whichever backend training stored: that choice rests on latencies
+    # measured on a machine that may be busy, and the backends it may pick agree with fp32 on
+    # 98.5% of top-1s, not on every rank of a list (ranker/serving.py, choose_backend).
+    settings.RANKER_BACKEND = "fp32"
     settings.SUGGESTION_K = K
     call_command("import_catalog", CATALOG_PATH, stdout=io.StringIO())
     client = Client(HTTP_AUTHORIZATION=f"Token {token_issue(user=agent_user)}")
