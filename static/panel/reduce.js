@@ -123,7 +123,9 @@ function onState(state, frame) {
     conversation.messages = frame.messages.slice(-MAX_MESSAGES);
   }
   const suggestions = frame.suggestions;
-  if (
+  if (suggestions && relanguaged(conversation, suggestions)) {
+    conversation = relanguage(conversation, suggestions);
+  } else if (
     suggestions &&
     acceptsSuggestions(conversation.id, conversation.suggestions?.seq ?? null, suggestions)
   ) {
@@ -138,10 +140,31 @@ function onState(state, frame) {
   return next;
 }
 
+/** Whether `frame` is the list on screen again, rendered in another language (the agent or
+ * the helpdesk changed the conversation's): the same seq, other texts. */
+function relanguaged(conversation, frame) {
+  const shown = conversation.suggestions;
+  return (
+    shown !== null &&
+    Array.isArray(frame.items) &&
+    frame.seq === shown.seq &&
+    String(frame.conversation) === String(conversation.id) &&
+    (frame.language?.code ?? "") !== (shown.language?.code ?? "")
+  );
+}
+
+/** The list on screen with `frame`'s texts: what the agent picked and the time to pick stay. */
+function relanguage(conversation, frame) {
+  return { ...conversation, suggestions: frame, language: frame.language ?? conversation.language };
+}
+
 function onSuggestions(state, frame) {
   const key = String(frame.conversation);
   const conversation = state.conversations.get(key);
   if (!conversation) return state; // not one of ours
+  if (relanguaged(conversation, frame)) {
+    return withConversation(state, key, relanguage(conversation, frame));
+  }
   if (!acceptsSuggestions(conversation.id, conversation.suggestions?.seq ?? null, frame)) {
     return state;
   }
