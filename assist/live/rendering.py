@@ -2,9 +2,10 @@
 
 Six names come from the conversation's record, the agent and the settings; four more
 (`amount`, `date`, `last4`, `reference`) from what the customer typed, found by fields.py in
-their latest messages, newest first. Those are read only when a template on screen asks for
-one, so a list without them costs no extra query. Every filled value carries its source, which
-the panel shows beside the suggestion ("from the customer's message, 14:02").
+their latest messages, newest first, in English and the conversation's language. Those are read
+only when a template on screen asks for one, so a list without them costs no extra query. Every
+filled value carries its source, which the panel shows beside the suggestion ("from the
+customer's message, 14:02").
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,11 +24,14 @@ from templates_app.placeholders import Rendered, render
 # How far back the customer's messages are read for typed values.
 TYPED_MESSAGES = 20
 
-_TYPED: dict[str, Callable[[str, datetime], fields.Found | None]] = {
-    "amount": lambda text, _sent_at: fields.find_amount(text),
-    "date": lambda text, sent_at: fields.find_date(text, sent_at=sent_at),
-    "last4": lambda text, _sent_at: fields.find_card_ending(text),
-    "reference": lambda text, _sent_at: fields.find_reference(text),
+# Each finder gets (text, sent_at, the conversation's language).
+_TYPED: dict[str, Callable[[str, datetime, str], fields.Found | None]] = {
+    "amount": lambda text, _sent_at, _language: fields.find_amount(text),
+    "date": lambda text, sent_at, language: fields.find_date(
+        text, sent_at=sent_at, language=language
+    ),
+    "last4": lambda text, _sent_at, language: fields.find_card_ending(text, language=language),
+    "reference": lambda text, _sent_at, language: fields.find_reference(text, language=language),
 }
 
 
@@ -100,7 +104,7 @@ class ConversationValues(Mapping[str, str]):
                 .values_list("id", "text", "sent_at")[:TYPED_MESSAGES]
             )
         for message_id, text, sent_at in self._messages:
-            found = _TYPED[name](text, sent_at)
+            found = _TYPED[name](text, sent_at, self.conversation.language)
             if found:
                 if timezone.is_naive(sent_at):  # SQLite's raw rows: stored in UTC
                     sent_at = timezone.make_aware(sent_at, UTC)

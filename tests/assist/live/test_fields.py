@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from assist.live.fields import find_amount, find_card_ending, find_date, find_reference
+from assist.live.fields import (
+    base_language,
+    find_amount,
+    find_card_ending,
+    find_date,
+    find_reference,
+    format_date,
+)
 from assist.live.rendering import placeholder_values, template_render
 from assist.live.selectors import suggestion_frame
 from tests import factories
@@ -105,6 +112,188 @@ def test_order_and_reference_numbers(text, value):
 )
 def test_no_reference_without_a_number(text):
     assert find_reference(text) is None
+
+
+# --- Other languages: English plus the conversation's ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "base"),
+    [
+        ("es", "es"),
+        ("es-MX", "es"),
+        ("DE", "de"),
+        ("de_AT", "de"),
+        ("", ""),
+        ("fr", ""),
+        ("en", ""),
+    ],
+)
+def test_the_base_language_read_besides_english(language, base):
+    assert base_language(language) == base
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("se pagaron 25,50 € dos veces", "€25.50"),
+        ("me cobraron 30 euros", "€30"),
+        ("1.200,50 € abgebucht", "€1,200.50"),
+        ("mir wurden 19,99 Euro berechnet", "€19.99"),
+    ],
+)
+def test_amounts_with_a_decimal_comma_and_currency_words(text, value):
+    assert find_amount(text).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        ("la compra del 3 de marzo", "es", "3 de marzo"),
+        ("la compra del 3 de marzo", "es-MX", "3 de marzo"),
+        ("me lo cobraron ayer", "es", "29 de noviembre"),
+        ("el cargo del 12 de noviembre de 2025", "es", "12 de noviembre de 2025"),
+        ("el cargo del 12/10", "es", "12 de octubre"),  # day first, as written in Spanish
+        ("am 3. März habe ich bestellt", "de", "3. März"),
+        ("gestern abgebucht", "de", "29. November"),
+        ("die Zahlung vom 12/10", "de", "12. Oktober"),
+        ("I ordered it on 3 March", "es", "3 de marzo"),  # English is read too
+        ("it was on 12/10", "", "10 December 2025"),  # month first, as in English
+    ],
+)
+def test_dates_in_the_conversation_language(text, language, value):
+    assert find_date(text, sent_at=SENT, language=language).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("la compra del 3 de marzo", ""),  # Spanish words only in a Spanish conversation
+        ("la compra del 3 de marzo", "de"),
+        ("am 3. März habe ich bestellt", "es"),
+        ("me lo cobraron ayer", "fr"),
+        ("soy cliente desde 2019", "es"),
+        ("necesito ayuda ahora", "es"),
+        ("mayo", "es"),  # a month without a day
+        ("Ich bin seit 2019 Kunde", "de"),
+        ("tarjeta terminada en 4821", "es"),
+    ],
+)
+def test_no_date_in_other_languages_where_there_is_none(text, language):
+    assert find_date(text, sent_at=SENT, language=language) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "with_year", "value"),
+    [
+        ("", False, "3 March"),
+        ("", True, "3 March 2025"),
+        ("es", False, "3 de marzo"),
+        ("es", True, "3 de marzo de 2025"),
+        ("de-AT", False, "3. März"),
+        ("de", True, "3. März 2025"),
+        ("fr", False, "3 March"),  # not read in French, so not written in French either
+    ],
+)
+def test_a_date_is_written_in_the_conversation_language(language, with_year, value):
+    assert format_date(datetime(2025, 3, 3), language, with_year=with_year) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        ("mi tarjeta terminada en 4821", "es", "4821"),
+        ("la tarjeta de crédito que termina en 0042", "es", "0042"),
+        ("los últimos cuatro dígitos son 7310", "es", "7310"),
+        ("últimos 4 números: 5555", "es", "5555"),
+        ("meine Karte endet auf 4821", "de", "4821"),
+        ("das Konto endet mit 0042", "de", "0042"),
+        ("die letzten vier Ziffern sind 7310", "de", "7310"),
+        ("letzten 4 Stellen 5555", "de", "5555"),
+        ("my card ending in 4821", "de", "4821"),  # English is read too
+    ],
+)
+def test_card_endings_in_the_conversation_language(text, language, value):
+    assert find_card_ending(text, language=language).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("mi tarjeta terminada en 4821", ""),  # Spanish words only in a Spanish conversation
+        ("meine Karte endet auf 4821", "es"),
+        ("el número de mi tarjeta es 4111111111111111", "es"),  # never a full number
+        ("mi tarjeta terminada en 4111111111111111", "es"),
+        ("el contrato termina en 2024", "es"),  # no card or account named
+        ("pagué 4821 euros", "es"),
+        ("meine Kartennummer ist 4111111111111111", "de"),
+        ("der Vertrag endet mit 2024", "de"),
+    ],
+)
+def test_no_card_ending_in_other_languages_look_alikes(text, language):
+    assert find_card_ending(text, language=language) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        ("número de pedido 77812", "es", "77812"),
+        ("mi pedido nº 55123 no llegó", "es", "55123"),
+        ("la referencia es ab-10293", "es", "AB-10293"),
+        ("reserva: RX4471", "es", "RX4471"),
+        ("la transacción 99812", "es", "99812"),
+        ("meine Bestellnummer 77812", "de", "77812"),
+        ("Bestellung Nr. 55123 kam nie an", "de", "55123"),
+        ("die Referenz lautet ab-10293", "de", "AB-10293"),
+        ("Fallnummer: 4471", "de", "4471"),
+        ("Buchungsnummer RX4471", "de", "RX4471"),
+        ("order #A-10293", "es", "A-10293"),  # English is read too
+    ],
+)
+def test_references_in_the_conversation_language(text, language, value):
+    assert find_reference(text, language=language).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("número de pedido 77812", ""),  # Spanish words only in a Spanish conversation
+        ("meine Bestellnummer 77812", "es"),
+        ("quiero hacer un pedido nuevo", "es"),
+        ("mi pedido nunca llegó", "es"),
+        ("en caso de duda", "es"),
+        ("ich möchte eine Bestellung aufgeben", "de"),
+        ("im Fall 2024 war alles gut", "de"),  # a year, not a case
+    ],
+)
+def test_no_reference_without_a_number_in_other_languages(text, language):
+    assert find_reference(text, language=language) is None
+
+
+@pytest.mark.django_db
+def test_a_spanish_conversation_fills_its_fields_in_spanish():
+    conversation = factories.ConversationFactory(customer_name="Ana Ruiz", language="es-MX")
+    factories.MessageFactory(
+        conversation=conversation,
+        role="customer",
+        text="la compra del 3 de marzo, con mi tarjeta terminada en 4821, número de pedido 77812",
+        sent_at=SENT,
+    )
+    template = factories.TemplateFactory(
+        body="Hola {customer_first_name}: la compra del {date} ({reference}, tarjeta {last4})."
+    )
+    rendered = template_render(template=template, conversation=conversation)
+    assert rendered.text == "Hola Ana: la compra del 3 de marzo (77812, tarjeta 4821)."
+    assert placeholder_values(conversation).field("date").matched == "del 3 de marzo"
+
+
+@pytest.mark.django_db
+def test_an_english_conversation_does_not_read_spanish_words():
+    conversation = factories.ConversationFactory(language="")
+    factories.MessageFactory(
+        conversation=conversation, role="customer", text="la compra del 3 de marzo", sent_at=SENT
+    )
+    assert placeholder_values(conversation).field("date") is None
 
 
 @pytest.mark.django_db
