@@ -49,12 +49,9 @@ from ranker.model import (
     predict_logits,
     torch_forward,
 )
-from ranker.utils import threads_from_env
+from ranker.utils import BF16_NATIVE_FLAGS, cpu_flags, native_bf16, threads_from_env
 
 BACKENDS = ("fp32", "bf16", "int8", "int8-mixed", "onnx", "onnx-int8")
-# The CPU flags that make bfloat16 native (/proc/cpuinfo): without one, PyTorch's bf16 kernels
-# emulate it, and a ranking took 300 ms on an AVX2-only CPU instead of 47 ms in fp32.
-BF16_NATIVE_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 # choose_backend's bar: within this much of fp32's dev top-1, agreeing with fp32's top-1 on at
 # least this share of dev.
 TOP1_TOLERANCE = 0.003
@@ -341,18 +338,6 @@ def measure_latency(
     return float(np.median(times))
 
 
-def cpu_flags() -> frozenset[str] | None:
-    """The CPU's feature flags from /proc/cpuinfo; None where they cannot be read (not Linux)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    return frozenset(line.partition(":")[2].split())
-    except OSError:
-        return None
-    return None
-
-
 def accurate_backends(
     measured: dict[str, dict[str, float]],
     tolerance: float = TOP1_TOLERANCE,
@@ -374,7 +359,7 @@ def suited_backend(meta: ModelMeta, flags: frozenset[str] | None) -> str:
     backends that training measured as accurate (their latencies were measured on the
     training machine, whose order they keep well enough to choose by), else ``fp32``.
     Unknown flags: the stored one."""
-    if meta.backend != "bf16" or flags is None or flags & BF16_NATIVE_FLAGS:
+    if meta.backend != "bf16" or native_bf16(flags) is not False:
         return meta.backend
     measured = meta.metrics.get("backends") or {}
     choices = [b for b in accurate_backends(measured) if b != "bf16"] if "fp32" in measured else []
@@ -439,7 +424,6 @@ __all__ = [
     "Ranker",
     "apply_backend",
     "choose_backend",
-    "cpu_flags",
     "load_backend",
     "suited_backend",
 ]

@@ -53,7 +53,9 @@ from ranker.model import (
     predict_logits,
     save_model_dir,
 )
-from ranker.utils import set_seed
+from ranker.utils import cpu_flags, native_bf16, set_seed
+
+AUTOCAST_MODES = ("auto", "bf16", "off")
 
 
 @dataclass
@@ -170,6 +172,14 @@ class TrainConfig:
     threads: int | None = field(
         default=None, metadata={"help": "torch intra-op threads for training; default: torch's"}
     )
+    autocast: str = field(
+        default="auto",
+        metadata={
+            "help": "fine-tuning's forward pass in bfloat16 (torch.autocast): 'auto' where the "
+            "CPU computes bf16 natively (AVX-512 BF16 or AMX, read from /proc/cpuinfo), 'bf16' "
+            "always, 'off' never (fp32). Emulated bf16 is several times slower than fp32"
+        },
+    )
     eval_batch_size: int = field(default=64, metadata={"help": "batch size of inference passes"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
 
@@ -177,6 +187,15 @@ class TrainConfig:
         # The measured default (docs/ranker.md, issue 17): the newest message pooled apart.
         if self.pooling is None:
             self.pooling = POOL_MEAN_NEWEST if self.context_format == NEWEST_FIRST else POOL_MEAN
+        if self.autocast not in AUTOCAST_MODES:
+            raise ValueError(f"autocast must be one of {AUTOCAST_MODES}, not {self.autocast!r}")
+
+    @property
+    def bf16_autocast(self) -> bool:
+        """Whether fine-tuning runs its forward pass under bf16 autocast on this CPU."""
+        return self.autocast == "bf16" or (
+            self.autocast == "auto" and native_bf16(cpu_flags()) is True
+        )
 
 
 @dataclass
@@ -343,6 +362,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     metrics["n_dev"] = len(dev.y)
     metrics["n_dev_no_fit"] = int((dev_all.y < 0).sum())
     metrics["train_seconds"] = round(time.perf_counter() - t_start, 1)
+    metrics["autocast"] = "off" if cfg.freeze_encoder or not cfg.bf16_autocast else "bf16"
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -389,6 +409,7 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
         ],
         fused=True,  # one kernel per step instead of a Python loop over tensors
     )
+    bf16 = cfg.bf16_autocast
     steps_per_epoch = math.ceil(len(tr.y) / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     if cfg.max_steps is not None:
@@ -411,7 +432,11 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
         for i, batch in enumerate(bar):
             input_ids, mask = collate([tr.ids[j] for j in batch])  # (batch, seq)
             y = torch.from_numpy(tr.y[batch])  # (batch,)
-            loss = loss_fn(model(input_ids, mask), y)
+            # Master weights, gradients and the optimizer stay fp32; only the forward's
+            # matrix products run in bf16 where the CPU has it natively.
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = model(input_ids, mask)
+            loss = loss_fn(logits.float(), y)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()

@@ -19,6 +19,28 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+# The CPU flags that make bfloat16 native (/proc/cpuinfo): without one, PyTorch's bf16 kernels
+# emulate it, and a ranking took 300 ms on an AVX2-only CPU instead of 47 ms in fp32.
+BF16_NATIVE_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_flags() -> frozenset[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo; None where they cannot be read (not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        return None
+    return None
+
+
+def native_bf16(flags: frozenset[str] | None) -> bool | None:
+    """Whether a CPU with ``flags`` computes bfloat16 natively; None when the flags are unknown."""
+    return None if flags is None else bool(flags & BF16_NATIVE_FLAGS)
+
+
 def threads_from_env(default: int = 1) -> int:
     """``RANKER_THREADS`` (intra-op threads per process), or ``default``.
 

@@ -8,7 +8,8 @@ import platform
 import pytest
 
 from ranker.model import ModelMeta
-from ranker.serving import cpu_flags, suited_backend
+from ranker.serving import suited_backend
+from ranker.utils import cpu_flags
 
 NATIVE = frozenset({"avx2", "avx512f", "avx512_bf16"})
 AVX2_ONLY = frozenset({"avx2", "fma"})
