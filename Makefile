@@ -80,6 +80,7 @@ BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 
 bench: venv-dev
 	$(PY) bench/ranker_bench.py
+	$(PY) bench/train_step_bench.py
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/ranking_path_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 50 --seconds 60 --concurrency 2
