@@ -2,8 +2,12 @@
 command line, a customer message posted as the extension posts it."""
 
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import requests
+from django.db import connections
 
 from devtools.processes import (  # noqa: F401  (the tests' one import for the live stack)
     ROOT,
@@ -15,6 +19,26 @@ from devtools.processes import (  # noqa: F401  (the tests' one import for the l
     stop,
     wait_for,
 )
+
+T = TypeVar("T")
+
+
+def outside_the_browser(query: Callable[[], T]) -> T:
+    """Runs an ORM call on a thread of its own: Playwright's sync API keeps an event loop
+    running on the test's thread, where Django refuses synchronous database calls. The thread's
+    connection is closed after the call: with the connection pool, a connection left open by a
+    finished thread stays checked out, and a test that polls would drain the pool for every
+    test after it."""
+
+    def run() -> T:
+        try:
+            return query()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

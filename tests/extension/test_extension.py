@@ -8,6 +8,7 @@ the helpdesk tab (?tab=ID); it is the same page the side panel shows.
 """
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -106,8 +107,10 @@ def test_reads_the_page_sends_its_messages_and_inserts_a_pick(stub, tmp_path):
         panel.goto(f"chrome-extension://{extension_id}/sidepanel.html?tab={tab}")
         frame = panel.frame_locator("#panel")
         expect(frame.locator("body")).to_be_attached(timeout=10_000)
-        panel.wait_for_function(
-            "document.querySelector('#panel').src.includes('conversation=7')", timeout=10_000
+        # A locator assertion, not wait_for_function: an extension page's CSP refuses the
+        # string evaluation that polling a function expression needs.
+        expect(panel.locator("#panel")).to_have_attribute(
+            "src", re.compile(r"conversation=7"), timeout=10_000
         )
         expect(panel.locator("#notice")).to_have_text("")
 

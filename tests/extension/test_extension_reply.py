@@ -5,6 +5,8 @@ first; a pick for another conversation is refused, by the background and by the 
 content script, with a notice on the page.
 """
 
+import re
+
 import pytest
 
 from tests.extension import test_extension
@@ -56,8 +58,10 @@ def test_commands_and_the_reply_box_through_the_extension(stub, tmp_path, monkey
         side = context.new_page()
         tab = tab_id(worker, f"{backend.base}/demo/helpdesk/")
         side.goto(f"chrome-extension://{extension_id}/sidepanel.html?tab={tab}")
-        side.wait_for_function(
-            "document.querySelector('#panel').src.includes('conversation=7')", timeout=10_000
+        # A locator assertion, not wait_for_function: an extension page's CSP refuses the
+        # string evaluation that polling a function expression needs.
+        expect(side.locator("#panel")).to_have_attribute(
+            "src", re.compile(r"conversation=7"), timeout=10_000
         )
         panel = side.frames[1]
         panel.wait_for_function("document.readyState === 'complete'")

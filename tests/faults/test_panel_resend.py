@@ -13,7 +13,6 @@ cuts and restores.
 """
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -26,19 +25,13 @@ from tests.live import (
     asgi_server,
     free_port,
     live_env,
+    outside_the_browser,
     wait_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PICKED, SAVED = re.compile(r"\bpicked\b"), re.compile(r"\bsaved\b")
-
-
-def outside_the_browser(query):
-    """Runs an ORM call on a thread of its own: Playwright's sync API keeps an event loop
-    running on this one, where Django refuses synchronous database calls."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(query).result()
 
 
 @pytest.fixture

@@ -9,7 +9,15 @@ from django.contrib.auth.hashers import make_password
 from assist.models import Conversation, Suggestion
 from templates_app.variants import variant_save
 from tests import factories
-from tests.live import CHROMIUM, CHROMIUM_ARGS, asgi_server, free_port, live_env, wait_for
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    asgi_server,
+    free_port,
+    live_env,
+    outside_the_browser,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -74,11 +82,5 @@ def test_the_agent_s_language_choice_reshows_the_list_in_it(tmp_path):
 
 
 def _language(pk: int) -> tuple[str, str]:
-    from concurrent.futures import ThreadPoolExecutor
-
-    # Playwright's sync API runs an event loop on this thread, where the ORM refuses to run.
-    with ThreadPoolExecutor(1) as pool:
-        row = pool.submit(
-            lambda: Conversation.objects.values_list("language", "language_source").get(pk=pk)
-        )
-        return row.result()
+    row = Conversation.objects.values_list("language", "language_source")
+    return outside_the_browser(lambda: row.get(pk=pk))
