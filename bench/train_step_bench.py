@@ -1,10 +1,10 @@
 """Fine-tuning throughput, fp32 against bf16 autocast, on this CPU (issue 17 item 3's lever).
 
 One training step of the default encoder (all-MiniLM-L6-v2) with a cosine head over 300 labels,
-as `ranker.train.fit` takes it (forward under `torch.autocast` or not, fp32 loss, backward,
-gradient clipping, fused AdamW), on random token ids of a fixed shape. The modes alternate, each
-timed over `--steps` steps after one untimed, `--rounds` times, so that drift on a shared
-machine hits both alike. Prints examples per second per mode and bf16 / fp32.
+`ranker.train.fine_tune_step` as `fit` takes it (forward under `torch.autocast` or not, fp32
+loss, backward, gradient clipping, fused AdamW), on random token ids of a fixed shape. The
+modes alternate, each timed over `--steps` steps after one untimed, `--rounds` times, so that
+drift on a shared machine hits both alike. Prints examples per second per mode and bf16 / fp32.
 
     python bench/train_step_bench.py [--batch 32] [--tokens 96] [--threads 2]
 
@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ranker.model import build_classifier, default_base_model, load_encoder, load_tokenizer
+from ranker.train import fine_tune_step
 
 
 def main() -> None:
@@ -49,13 +50,7 @@ def main() -> None:
     y = torch.randint(0, args.labels, (args.batch,))
 
     def step(bf16: bool) -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(ids, mask)
-        loss = loss_fn(logits.float(), y)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        fine_tune_step(model, opt, loss_fn, ids, mask, y, bf16=bf16)
 
     rates: dict[bool, list[float]] = {False: [], True: []}
     for _ in range(args.rounds):

@@ -394,6 +394,31 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     return meta.metrics
 
 
+def fine_tune_step(
+    model: TemplateClassifier,
+    opt: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    input_ids: torch.Tensor,
+    mask: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    bf16: bool,
+) -> float:
+    """One optimisation step on a batch (the learning-rate schedule is the caller's); the loss.
+
+    Master weights, gradients and the optimizer stay fp32; with ``bf16`` only the forward's
+    matrix products run in bfloat16 (for CPUs that have it natively: TrainConfig.bf16_autocast).
+    """
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(input_ids, mask)
+    loss = loss_fn(logits.float(), y)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return float(loss.item())
+
+
 def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) -> list[Any]:
     """Fine-tune in place; keeps the weights of the epoch with the best dev NLL."""
     if cfg.freeze_encoder:
@@ -432,18 +457,10 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
         for i, batch in enumerate(bar):
             input_ids, mask = collate([tr.ids[j] for j in batch])  # (batch, seq)
             y = torch.from_numpy(tr.y[batch])  # (batch,)
-            # Master weights, gradients and the optimizer stay fp32; only the forward's
-            # matrix products run in bf16 where the CPU has it natively.
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = model(input_ids, mask)
-            loss = loss_fn(logits.float(), y)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss = fine_tune_step(model, opt, loss_fn, input_ids, mask, y, bf16=bf16)
             sched.step()
-            opt.zero_grad(set_to_none=True)
             step += 1
-            running = 0.98 * running + 0.02 * loss.item() if i else loss.item()
+            running = 0.98 * running + 0.02 * loss if i else loss
             bar.set_postfix(loss=f"{running:.3f}")
             if step >= total:
                 break
