@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.datasets import DATASETS
+
+if TYPE_CHECKING:
+    from ranker.train import TrainConfig
 
 BANKING = DATASETS / "banking77"
 # Five intents that do not overlap much, so a few training steps can separate them.
@@ -64,10 +68,18 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path, data_dir: Path) -> Path:
     """A model directory trained briefly on the five-intent slice (the dev split is held out)."""
-    from ranker.train import TrainConfig, train
+    from ranker.train import train
 
     out = tmp_path_factory.mktemp("model")
-    cfg = TrainConfig(
+    train(tiny_recipe(data_dir, tiny_base, out))
+    return out
+
+
+def tiny_recipe(data_dir: Path, tiny_base: Path, out: Path, **overrides: Any) -> TrainConfig:
+    """The brief fine-tuning of `trained` on the five-intent slice, with `overrides`."""
+    from ranker.train import TrainConfig
+
+    return TrainConfig(
         data=str(data_dir / "train.jsonl"),
         catalog=str(data_dir / "catalog.csv"),
         out=str(out),
@@ -82,6 +94,5 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path, data_dir:
         progress=False,
         seed=1,
         threads=1,
+        **overrides,
     )
-    train(cfg)
-    return out

@@ -7,6 +7,7 @@ import pytest
 
 from ranker import train as train_module
 from ranker.train import TrainConfig, train
+from tests.ranker.conftest import tiny_recipe
 
 NATIVE = frozenset({"avx2", "avx512f", "avx512_bf16"})
 AVX2_ONLY = frozenset({"avx2", "fma"})
@@ -40,25 +41,7 @@ def test_an_unknown_autocast_mode_is_refused():
 def test_a_model_fine_tuned_under_bf16_autocast_learns(
     tmp_path: Path, tiny_base: Path, data_dir: Path
 ) -> None:
-    metrics = train(
-        TrainConfig(
-            data=str(data_dir / "train.jsonl"),
-            catalog=str(data_dir / "catalog.csv"),
-            out=str(tmp_path),
-            base_model=str(tiny_base),
-            epochs=4,
-            batch_size=16,
-            lr=1e-3,
-            head_lr_mult=5.0,
-            dev_fraction=0.2,
-            max_tokens=64,
-            backend="fp32",
-            progress=False,
-            seed=1,
-            threads=1,
-            autocast="bf16",
-        )
-    )
+    metrics = train(tiny_recipe(data_dir, tiny_base, tmp_path, autocast="bf16"))
     assert metrics["autocast"] == "bf16"
     # Five intents: chance is 20%; the fp32 run of the same recipe (conftest's `trained`)
     # is held to the same bar in test_train_serve.py.
