@@ -5,13 +5,9 @@ The suite runs on one database (PostgreSQL in CI); `test_the_same_on_sqlite` run
 again on SQLite, the embedded mode's database, which searches with FTS5 instead.
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from templates_app.catalog_csv import parse_catalog_bytes
@@ -19,6 +15,7 @@ from templates_app.search import MAX_QUERY_CHARS, SearchQueryInvalid, template_s
 from templates_app.services import catalog_import, template_update, templates_set_active
 from tests import factories
 from tests.conftest import client_for
+from tests.sqlite_rerun import assert_passes_on_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CATALOG = ROOT / "assist" / "demo" / "catalog.csv"
@@ -142,12 +139,4 @@ def test_the_admin_ranks_with_the_same_search_and_keeps_its_filters(
 @pytest.mark.slow
 def test_the_same_on_sqlite(db):
     """This file on SQLite (FTS5 and its triggers), when the suite runs on PostgreSQL."""
-    if connection.vendor == "sqlite":
-        pytest.skip("the suite itself runs on SQLite")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-         __file__],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_passes_on_sqlite(__file__)

@@ -8,15 +8,10 @@ search without one matches every variant. The suite runs on one database (Postgr
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connection
 from django.urls import reverse
 
 from assist.tokens import token_issue
@@ -26,8 +21,8 @@ from templates_app.search import template_search
 from templates_app.variants import variant_delete, variant_save
 from tests import factories
 from tests.conftest import client_for
+from tests.sqlite_rerun import assert_passes_on_sqlite
 
-ROOT = Path(__file__).resolve().parents[2]
 FREEZE_ES = "Congelar una tarjeta perdida"
 
 
@@ -189,12 +184,4 @@ async def test_the_panel_searches_and_shows_the_conversation_s_language():
 def test_the_same_on_sqlite(db):
     """This file on SQLite (FTS5 and migration 0005's triggers), when the suite runs on
     PostgreSQL."""
-    if connection.vendor == "sqlite":
-        pytest.skip("the suite itself runs on SQLite")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-         __file__],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_passes_on_sqlite(__file__)
