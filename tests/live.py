@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import requests
+from django.contrib.auth.hashers import make_password
 from django.db import connections
 
 from devtools.processes import (  # noqa: F401  (the tests' one import for the live stack)
@@ -38,6 +39,30 @@ def outside_the_browser(query: Callable[[], T]) -> T:
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(run).result()
+
+
+# The browser tests' agent signs in with this password. It is hashed with PBKDF2, as production
+# does: the servers the tests start run with the production hashers, not the suite's fast one.
+BROWSER_PASSWORD = "ann-pass"
+
+
+def browser_agent(**fields: object):
+    """An agent (username "ann" unless given) who can sign in through the login form."""
+    from tests import factories
+
+    agent = factories.agent(**{"username": "ann", **fields})
+    agent.password = make_password(BROWSER_PASSWORD, hasher="pbkdf2_sha256")
+    agent.save(update_fields=["password"])
+    return agent
+
+
+def sign_in(page, base: str, next_path: str = "", *, username: str = "ann") -> None:
+    """Signs in through the login form as a person would; `next_path` (URL-encoded) is where
+    the form sends them after, their role's landing page without it."""
+    page.goto(f"{base}/accounts/login/" + (f"?next={next_path}" if next_path else ""))
+    page.fill("#id_username", username)
+    page.fill("#id_password", BROWSER_PASSWORD)
+    page.click("button[type=submit]")
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,7 +8,6 @@ itself and keeps working.
 import os
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 
 from assist.models import Pick
@@ -18,10 +17,12 @@ from tests.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     asgi_server,
+    browser_agent,
     celery_worker,
     free_port,
     live_env,
     post_customer_message,
+    sign_in,
 )
 from tests.tiny_models import DEMO_CATALOG
 
@@ -36,10 +37,7 @@ pytestmark = [
 def live(demo_ranker_dir, tmp_path):
     """An agent 'ann' with a conversation and a token, and the environment for live processes."""
     call_command("import_catalog", DEMO_CATALOG, verbosity=0)
-    agent = factories.agent(username="ann")
-    # Hashed as production does: the server processes run with the production settings.
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    agent = browser_agent()
     conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
     env = live_env(redis_url=os.environ["REDIS_URL"], ranker_dir=demo_ranker_dir)
     env["LIVE_LOG_DIR"] = str(tmp_path)
@@ -49,10 +47,7 @@ def live(demo_ranker_dir, tmp_path):
 def open_panel(page, base: str, conversation_id: int) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation_id}")
-    page.fill("#id_username", "ann")
-    page.fill("#id_password", "ann-pass")
-    page.click("button[type=submit]")
+    sign_in(page, base, f"/panel/%3Fconversation%3D{conversation_id}")
     expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
 
 

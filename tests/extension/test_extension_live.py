@@ -14,14 +14,13 @@ a headed window), so the side panel's page is opened as a tab pinned to the help
 import os
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 
 from assist.models import Message, Pick
 from assist.tokens import token_issue
 from tests import factories
 from tests.extension.browser import configure, launch_with_extension, tab_id
-from tests.live import asgi_server, celery_worker, free_port, live_env
+from tests.live import asgi_server, browser_agent, celery_worker, free_port, live_env, sign_in
 from tests.tiny_models import DEMO_CATALOG
 
 pytestmark = [
@@ -35,9 +34,7 @@ def test_customer_message_to_side_panel_pick_into_the_reply_box(demo_ranker_dir,
     from playwright.sync_api import expect, sync_playwright
 
     call_command("import_catalog", DEMO_CATALOG, verbosity=0)
-    agent = factories.agent(username="ann", first_name="Ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    agent = browser_agent(first_name="Ann")
     chat = factories.ConversationFactory(
         assigned_agent=agent, channel="demo", external_id="demo-e2e", customer_name="Jo Park"
     )
@@ -50,10 +47,7 @@ def test_customer_message_to_side_panel_pick_into_the_reply_box(demo_ranker_dir,
         configure(context, extension_id, backend=base, token=token)
 
         helpdesk = context.new_page()
-        helpdesk.goto(f"{base}/accounts/login/?next=/demo/helpdesk/%3Fc%3D{chat.pk}")
-        helpdesk.fill("#id_username", "ann")
-        helpdesk.fill("#id_password", "ann-pass")
-        helpdesk.click("button[type=submit]")
+        sign_in(helpdesk, base, f"/demo/helpdesk/%3Fc%3D{chat.pk}")
         expect(helpdesk.locator("#hd-conversation")).to_have_attribute(
             "data-external-id", "demo-e2e"
         )

@@ -12,12 +12,19 @@ dismisses the list and `u` brings it back; `?` shows the key map.
 import os
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 
 from assist.models import Message, Pick
 from tests import factories
-from tests.live import CHROMIUM, CHROMIUM_ARGS, asgi_server, free_port, live_env
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    asgi_server,
+    browser_agent,
+    free_port,
+    live_env,
+    sign_in,
+)
 from tests.tiny_models import DEMO_CATALOG
 
 pytestmark = [
@@ -35,9 +42,7 @@ def test_keys_from_the_reply_box_one_chat_at_a_time_and_no_unfilled_field_sent(t
     from playwright.sync_api import expect, sync_playwright
 
     call_command("import_catalog", DEMO_CATALOG, verbosity=0)
-    agent = factories.agent(username="ann", first_name="Ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    agent = browser_agent(first_name="Ann")
     jo = factories.ConversationFactory(
         assigned_agent=agent, channel="demo", customer_name="Jo Park"
     )
@@ -66,10 +71,7 @@ def test_keys_from_the_reply_box_one_chat_at_a_time_and_no_unfilled_field_sent(t
             dialog.dismiss() if len(dialogs) == 1 else dialog.accept()
 
         page.on("dialog", answer)
-        page.goto(f"{base}/accounts/login/?next=/demo/helpdesk/%3Fc%3D{jo.pk}")
-        page.fill("#id_username", "ann")
-        page.fill("#id_password", "ann-pass")
-        page.click("button[type=submit]")
+        sign_in(page, base, f"/demo/helpdesk/%3Fc%3D{jo.pk}")
         panel = page.frame_locator(".hd-panel-frame")
         items = panel.locator("#suggestions li.suggestion")
         expect(items).to_have_count(3, timeout=15_000)

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.db import connection
 
 from assist.tokens import token_issue
 from tests import factories
-from tests.live import database_url, free_port, wait_for
+from tests.live import browser_agent, database_url, free_port, wait_for
 from tests.tiny_models import DEMO_CATALOG
 
 # The drills' workers run this Celery app: the product's, plus the faults DRILL_FAULTS names.
@@ -86,9 +85,7 @@ def private_redis(tmp_path):
 def drill_agent(db):
     """Agent 'ann' (who may log in to the live server), a conversation of hers and a token."""
     call_command("import_catalog", DEMO_CATALOG, verbosity=0)
-    agent = factories.agent(username="ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    agent = browser_agent()
     conversation = factories.ConversationFactory(assigned_agent=agent, customer_name="Jo Park")
     return agent, conversation, token_issue(user=agent)
 

@@ -15,7 +15,6 @@ cuts and restores.
 import re
 
 import pytest
-from django.contrib.auth.hashers import make_password
 
 from assist.models import Conversation, Pick, Suggestion
 from tests import factories
@@ -23,9 +22,11 @@ from tests.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     asgi_server,
+    browser_agent,
     free_port,
     live_env,
     outside_the_browser,
+    sign_in,
     wait_for,
 )
 
@@ -48,9 +49,7 @@ def proxied(database_proxy, tmp_path):
 @pytest.fixture
 def shown_list(db):
     factories.TemplateFactory(key="card.lost", title="Lost card", body="We blocked it.")
-    agent = factories.agent(username="ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    agent = browser_agent()
     conversation = factories.ConversationFactory(assigned_agent=agent)
     factories.ConversationFactory(assigned_agent=agent, customer_name="Resolved Customer")
     message = factories.MessageFactory(conversation=conversation, text="I lost my card")
@@ -74,10 +73,7 @@ def test_a_pick_left_unsent_by_a_page_is_sent_by_the_next_page_in_the_tab(shown_
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
         with asgi_server(env, port) as base:
-            page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
-            page.fill("#id_username", "ann")
-            page.fill("#id_password", "ann-pass")
-            page.click("button[type=submit]")
+            sign_in(page, base, f"/panel/%3Fconversation%3D{conversation.pk}")
             expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
             item = page.locator('#suggestions li.suggestion[data-key="card.lost"]')
             expect(item).to_be_visible(timeout=15_000)
@@ -122,10 +118,7 @@ def test_what_is_picked_and_closed_during_a_database_blip_is_stored_after_it(
     with asgi_server(env, free_port(), log=server_log) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
-        page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
-        page.fill("#id_username", "ann")
-        page.fill("#id_password", "ann-pass")
-        page.click("button[type=submit]")
+        sign_in(page, base, f"/panel/%3Fconversation%3D{conversation.pk}")
         expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
         item = page.locator('#suggestions li.suggestion[data-key="card.lost"]')
         expect(item).to_be_visible(timeout=15_000)

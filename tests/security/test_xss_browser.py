@@ -6,7 +6,6 @@ worker would store it) and Debian's Chromium. The probe sets `window.__xss` if i
 """
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from assist.models import Suggestion
@@ -14,7 +13,15 @@ from assist.tokens import token_issue
 from templates_app.services import template_create
 from tests import factories
 from tests.extension.browser import configure, launch_with_extension, tab_id
-from tests.live import CHROMIUM, CHROMIUM_ARGS, asgi_server, free_port, live_env
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    asgi_server,
+    browser_agent,
+    free_port,
+    live_env,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -27,9 +34,7 @@ LIVE = "script:not([src]), img[onerror], a[href^='javascript:'], [onclick]"
 
 @pytest.fixture
 def probe(tmp_path):
-    agent = factories.agent(username="ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    agent = browser_agent()
     template = template_create(
         key="xss.probe", title=f"Probe {IMG}", body=f"Hi {SCRIPT} see {LINK}", category="xss"
     )
@@ -55,13 +60,6 @@ def assert_inert(page) -> None:
         assert frame.locator(f"body :is({LIVE})").count() == 0, frame.url
 
 
-def login(page, base: str, next_path: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={next_path}")
-    page.fill("#id_username", "ann")
-    page.fill("#id_password", "ann-pass")
-    page.click("button[type=submit]")
-
-
 def test_markup_is_shown_as_text_in_the_panel_the_side_panel_and_the_helpdesk(probe, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -72,7 +70,7 @@ def test_markup_is_shown_as_text_in_the_panel_the_side_panel_and_the_helpdesk(pr
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        login(page, base, f"/panel/%3Fconversation%3D{conversation.pk}")
+        sign_in(page, base, f"/panel/%3Fconversation%3D{conversation.pk}")
         expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
         item = page.locator('#suggestions li.suggestion[data-key="xss.probe"]')
         expect(item).to_contain_text(SCRIPT, timeout=15_000)
@@ -89,7 +87,7 @@ def test_markup_is_shown_as_text_in_the_panel_the_side_panel_and_the_helpdesk(pr
         configure(context, extension_id, backend=base, token=token)
         helpdesk = context.new_page()
         helpdesk.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        login(helpdesk, base, f"/demo/helpdesk/%3Fc%3D{conversation.pk}")
+        sign_in(helpdesk, base, f"/demo/helpdesk/%3Fc%3D{conversation.pk}")
         expect(helpdesk.locator("#hd-messages")).to_contain_text(IMG, timeout=15_000)
         side = context.new_page()
         side.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

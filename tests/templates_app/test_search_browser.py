@@ -6,12 +6,18 @@ database, with the demo catalog.
 """
 
 import pytest
-from django.contrib.auth.hashers import make_password
 
 from templates_app.catalog_csv import parse_catalog_bytes
 from templates_app.services import catalog_import
-from tests import factories
-from tests.live import CHROMIUM, CHROMIUM_ARGS, asgi_server, free_port, live_env
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    asgi_server,
+    browser_agent,
+    free_port,
+    live_env,
+    sign_in,
+)
 from tests.templates_app.test_search import DEMO_CATALOG, FREEZE
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -20,19 +26,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serializ
 def test_typing_a_typo_in_the_panel_search_shows_the_template_first(tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    agent = factories.agent(username="ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    browser_agent()
     catalog_import(rows=parse_catalog_bytes(DEMO_CATALOG.read_bytes()))
     env = live_env(redis_url="", ranker_dir=tmp_path / "no-model", LIVE_LOG_DIR=str(tmp_path))
 
     with asgi_server(env, free_port()) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
-        page.goto(f"{base}/accounts/login/?next=/panel/")
-        page.fill("#id_username", "ann")
-        page.fill("#id_password", "ann-pass")
-        page.click("button[type=submit]")
+        sign_in(page, base, "/panel/")
         expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
 
         page.keyboard.press("/")

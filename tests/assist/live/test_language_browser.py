@@ -4,7 +4,6 @@ marked as such, the panel says the model was not trained on the language, the ch
 as the agent's, and "auto" hands it back to detection."""
 
 import pytest
-from django.contrib.auth.hashers import make_password
 
 from assist.models import Conversation, Suggestion
 from templates_app.variants import variant_save
@@ -13,9 +12,11 @@ from tests.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     asgi_server,
+    browser_agent,
     free_port,
     live_env,
     outside_the_browser,
+    sign_in,
     wait_for,
 )
 
@@ -34,9 +35,7 @@ def test_the_agent_s_language_choice_reshows_the_list_in_it(tmp_path):
     factories.TemplateFactory(
         key="card.new", title="New card", body="A new card is on its way.", locale="en"
     )
-    agent = factories.agent(username="ann")
-    agent.password = make_password("ann-pass", hasher="pbkdf2_sha256")
-    agent.save(update_fields=["password"])
+    agent = browser_agent()
     conversation = factories.ConversationFactory(assigned_agent=agent)
     message = factories.MessageFactory(conversation=conversation, text="I lost my card")
     Suggestion.objects.create(
@@ -53,10 +52,7 @@ def test_the_agent_s_language_choice_reshows_the_list_in_it(tmp_path):
     with asgi_server(env, free_port()) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
-        page.goto(f"{base}/accounts/login/?next=/panel/%3Fconversation%3D{conversation.pk}")
-        page.fill("#id_username", "ann")
-        page.fill("#id_password", "ann-pass")
-        page.click("button[type=submit]")
+        sign_in(page, base, f"/panel/%3Fconversation%3D{conversation.pk}")
         lost_item = page.locator('#suggestions li.suggestion[data-key="card.lost"]')
         new_item = page.locator('#suggestions li.suggestion[data-key="card.new"]')
         expect(lost_item).to_contain_text("We blocked your card.", timeout=15_000)
