@@ -6,7 +6,7 @@ active ModelVersion, it takes the model in RANKER_DIR, training one there first 
 (on the stored conversations: the demo's, on a fresh `make run`), publishes it as an artifact in
 shared storage and activates it; every worker, on any host, then fetches that version. A process
 that waited for the lock finds the version active and does nothing. Training fits only a head
-over the frozen encoder's embeddings, about a minute here; the full fine-tune is
+over the frozen encoder's embeddings, about two minutes here; the full fine-tune is
 `python -m ranker train`.
 """
 
@@ -70,7 +70,7 @@ class Command(BaseCommand):
                 raise CommandError("no conversations or templates to train on: run seed_demo")
             self.stdout.write(
                 f"ranker: training the default model on {conversations} conversations "
-                "(first start only; about a minute)"
+                "(first start only; about two minutes)"
             )
             started = time.monotonic()
             out = work / "model"
