@@ -16,7 +16,8 @@ The rules lean towards finding nothing: a wrong value in a reply costs more than
 - Amounts: a regular expression finds a number written with a currency (`£25.50`, `25 EUR`,
   `40 dollars`); price-parser reads it (thousands and decimal separators in either convention).
   A number without a currency is not an amount: "card ending 4821" and "order 12345" are not.
-  "25,50 €" and "30 euros" read as amounts too.
+  "25,50 €" and "30 euros" read as amounts too. The amount is written in the conversation's
+  language: "€1,200.50" in English, "1.200,50 €" in Spanish and German.
 - Dates: dateparser's search over the text, relative to when the message was sent ("yesterday",
   "ayer", "gestern"), keeping only matches with a day and a month ("on 3 March", "12/10",
   "del 3 de marzo", "am 3. März"), not a bare year or "now". In a Spanish or German
@@ -36,6 +37,7 @@ from functools import lru_cache
 
 from django.utils import translation
 from django.utils.dates import MONTHS
+from django.utils.formats import number_format
 from price_parser import Price
 
 # Languages read besides English; each needs its words below (dates, card endings, references).
@@ -68,7 +70,7 @@ _AMOUNT = re.compile(
 _WORD_SYMBOL = {"dollar": "$", "buck": "$", "euro": "€", "pound": "£", "quid": "£"}
 
 
-def find_amount(text: str) -> Found | None:
+def find_amount(text: str, *, language: str = "") -> Found | None:
     match = _AMOUNT.search(text)
     if match is None:
         return None
@@ -79,12 +81,20 @@ def find_amount(text: str) -> Found | None:
         return None
     word = currency.lower().rstrip("s")
     symbol = _WORD_SYMBOL.get(word, currency.upper() if len(currency) == 3 else currency)
-    return Found(value=_format_amount(price.amount, symbol), matched=match.group(0))
+    return Found(value=format_amount(price.amount, symbol, language), matched=match.group(0))
 
 
-def _format_amount(amount: Decimal, currency: str) -> str:
-    figures = f"{amount:,.2f}" if amount != amount.to_integral_value() else f"{amount:,.0f}"
-    return f"{currency}{figures}" if len(currency) == 1 else f"{figures} {currency}"
+def format_amount(amount: Decimal, currency: str, language: str = "") -> str:
+    """An amount as a reply in `language` writes it: "€1,200.50" in English, "1.200,50 €" in
+    German, "1 200,50 €" in Spanish (separators from Django's formats of the base language, so
+    "es-MX" writes as "es"; a symbol goes after the number there, as a code does everywhere)."""
+    lang = base_language(language) or "en"
+    places = 0 if amount == amount.to_integral_value() else 2
+    with translation.override(lang):
+        figures = number_format(amount, places, use_l10n=True, force_grouping=True)
+    if len(currency) == 1 and lang == "en":
+        return f"{currency}{figures}"
+    return f"{figures} {currency}"
 
 
 # --- Dates -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ TYPED_MESSAGES = 20
 
 # Each finder gets (text, sent_at, the conversation's language).
 _TYPED: dict[str, Callable[[str, datetime, str], fields.Found | None]] = {
-    "amount": lambda text, _sent_at, _language: fields.find_amount(text),
+    "amount": lambda text, _sent_at, language: fields.find_amount(text, language=language),
     "date": lambda text, sent_at, language: fields.find_date(
         text, sent_at=sent_at, language=language
     ),

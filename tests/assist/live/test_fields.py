@@ -149,6 +149,23 @@ def test_amounts_with_a_decimal_comma_and_currency_words(text, value):
 @pytest.mark.parametrize(
     ("text", "language", "value"),
     [
+        ("se pagaron 25,50 € dos veces", "es", "25,50 €"),
+        ("me cobraron 30 euros", "es-MX", "30 €"),
+        ("1.200,50 € abgebucht", "de", "1.200,50 €"),
+        ("I was charged $1,200.50", "de", "1.200,50 $"),  # English read, German written
+        ("I was charged $1,200.50", "es", "1\u00a0200,50 $"),
+        ("mir wurden 19,99 EUR berechnet", "de", "19,99 EUR"),
+        ("se pagaron 25,50 € dos veces", "fr", "€25.50"),  # no words of its own: English
+        ("I was charged £1,200 twice", "", "£1,200"),
+    ],
+)
+def test_amounts_are_written_in_the_conversation_language(text, language, value):
+    assert find_amount(text, language=language).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
         ("la compra del 3 de marzo", "es", "3 de marzo"),
         ("la compra del 3 de marzo", "es-MX", "3 de marzo"),
         ("me lo cobraron ayer", "es", "29 de noviembre"),
@@ -276,14 +293,19 @@ def test_a_spanish_conversation_fills_its_fields_in_spanish():
     factories.MessageFactory(
         conversation=conversation,
         role="customer",
-        text="la compra del 3 de marzo, con mi tarjeta terminada en 4821, número de pedido 77812",
+        text="la compra de 1.250,00 € del 3 de marzo, con mi tarjeta terminada en 4821, "
+        "número de pedido 77812",
         sent_at=SENT,
     )
     template = factories.TemplateFactory(
-        body="Hola {customer_first_name}: la compra del {date} ({reference}, tarjeta {last4})."
+        body="Hola {customer_first_name}: la compra de {amount} del {date} ({reference}, "
+        "tarjeta {last4})."
     )
     rendered = template_render(template=template, conversation=conversation)
-    assert rendered.text == "Hola Ana: la compra del 3 de marzo (77812, tarjeta 4821)."
+    # Spanish groups thousands with a (non-breaking) space, as Django's es formats do.
+    assert (
+        rendered.text == "Hola Ana: la compra de 1\u00a0250 € del 3 de marzo (77812, tarjeta 4821)."
+    )
     assert placeholder_values(conversation).field("date").matched == "del 3 de marzo"
 
 
