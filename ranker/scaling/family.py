@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from ranker.base_models import resolve_base_model
 from ranker.model import load_encoder
 from ranker.scaling.config import ScalingConfig, csv_items
 from ranker.utils import set_seed
@@ -16,17 +18,24 @@ from ranker.utils import set_seed
 class Member:
     """One model of the family."""
 
-    family: str  # "truncated" (pretrained, first N layers) or "scratch"
+    family: str  # "truncated" (the base, first N layers), "scratch" or "pretrained" (whole)
     layers: int
     hidden: int | None  # scratch only; truncated members keep the base model's width
     domain_adapt: bool
+    model: str | None = None  # pretrained only: a name of ranker/base_models.py or a folder
 
     @property
     def arch(self) -> str:
         """The architecture's name; members that differ only in DAPT share it (and latency)."""
         if self.family == "truncated":
             return f"L{self.layers}"
+        if self.family == "pretrained":
+            return Path(str(self.model)).name
         return f"scratch-{self.hidden}x{self.layers}"
+
+    def source(self, base: str) -> str:
+        """The folder this member's encoder and tokenizer come from (``base``: the study's)."""
+        return resolve_base_model(self.model) if self.family == "pretrained" else base
 
     @property
     def name(self) -> str:
@@ -53,14 +62,20 @@ def plan_members(cfg: ScalingConfig) -> list[Member]:
         shapes.append(("scratch", int(layers), int(hidden)))
     if any(layers < 1 or (hidden is not None and hidden < 1) for _, layers, hidden in shapes):
         raise ValueError("layer counts and hidden sizes must be at least 1")
-    members = [
-        Member(family, layers, hidden, modes[mode])
-        for mode in sorted(set(wanted), key=["off", "on"].index)
-        for family, layers, hidden in shapes
-    ]
+    larger = [(name, _depth(resolve_base_model(name))) for name in csv_items(cfg.larger)]
+    members = []
+    for mode in sorted(set(wanted), key=["off", "on"].index):
+        members += [Member(family, n, hidden, modes[mode]) for family, n, hidden in shapes]
+        members += [Member("pretrained", n, None, modes[mode], model=m) for m, n in larger]
     if len({m.name for m in members}) != len(members):
         raise ValueError("the family lists the same member twice")
     return members
+
+
+def _depth(model_dir: str) -> int:
+    from transformers import AutoConfig
+
+    return int(AutoConfig.from_pretrained(model_dir).num_hidden_layers)
 
 
 def truncated_encoder(base: str, n_layers: int) -> torch.nn.Module:
@@ -94,6 +109,8 @@ def build_encoder(member: Member, base: str, seed: int) -> torch.nn.Module:
     """The member's encoder before any training."""
     if member.family == "truncated":
         return truncated_encoder(base, member.layers)
+    if member.family == "pretrained":
+        return load_encoder(member.source(base))
     assert member.hidden is not None
     return scratch_encoder(base, member.hidden, member.layers, seed)
 

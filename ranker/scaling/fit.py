@@ -202,7 +202,9 @@ def recommend(
 
 
 def _describe(row: dict[str, Any]) -> str:
-    kind = "pretrained, truncated" if row["family"] == "truncated" else "from scratch"
+    kind = {"truncated": "pretrained, truncated", "pretrained": "pretrained, whole"}.get(
+        row["family"], "from scratch"
+    )
     dapt = "with" if row["domain_adapt"] else "without"
     return (
         f"{row['layers']} layers, hidden {row['hidden']}, {kind}, {dapt} DAPT, "

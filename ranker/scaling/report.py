@@ -59,7 +59,7 @@ def write_csv(rows: Sequence[dict[str, Any]], rates: Sequence[float], path: Path
 
 
 _COLORS = {False: "tab:blue", True: "tab:orange"}
-_MARKERS = {"truncated": "o", "scratch": "^"}
+_MARKERS = {"truncated": "o", "scratch": "^", "pretrained": "s"}
 
 
 def _scatter(

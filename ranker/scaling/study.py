@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ranker.base_models import resolve_base_model
 from ranker.data import (
     Conversation,
     cap_examples,
@@ -28,7 +29,7 @@ from ranker.data import (
 )
 from ranker.encoding import tokenize
 from ranker.metrics import nll, topk_accuracy
-from ranker.model import as_pretrained, default_base_model, load_tokenizer
+from ranker.model import as_pretrained, load_tokenizer
 from ranker.scaling.config import RESUMABLE_CHANGES, ScalingConfig
 from ranker.scaling.family import (
     Member,
@@ -183,7 +184,7 @@ def run_member(
     encoder = build_encoder(member, base, seed=cfg.seed)
     counts = param_counts(encoder, len(labels))
     as_pretrained(encoder).save_pretrained(run_dir / "base")
-    load_tokenizer(base).save_pretrained(run_dir / "base")
+    load_tokenizer(member.source(base)).save_pretrained(run_dir / "base")
     del encoder
     tcfg = member_train_config(cfg, member, train_path, run_dir)
     metrics = train(tcfg)
@@ -260,7 +261,7 @@ def run_study(cfg: ScalingConfig) -> dict[str, Any]:
 
     members = plan_members(cfg)
     parse_rps(cfg.rps)  # a bad --rps fails now, not after the members have trained
-    base = cfg.base_model or default_base_model()
+    base = resolve_base_model(cfg.base_model)
     tokenizer = load_tokenizer(base)  # also forbids downloads from here on
     depth = int(AutoConfig.from_pretrained(base).num_hidden_layers)
     too_deep = [m.name for m in members if m.family == "truncated" and m.layers > depth]

