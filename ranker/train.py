@@ -152,8 +152,9 @@ class TrainConfig:
     prototype_examples: int = field(
         default=16,
         metadata={
-            "help": "at most this many seeded examples per label form its prototype (a pass "
-            "over all of a large set would cost minutes for the same means)"
+            "help": "before fine-tuning, at most this many seeded examples per label form its "
+            "prototype (a pass over all of a large set would cost minutes for the same means); "
+            "--freeze-encoder uses them all"
         },
     )
     scale: float = field(
@@ -406,9 +407,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         encoder, len(labels), tokenizer, cfg.context_format, pooling, cfg.scale
     )
     if cfg.init == "prototype":
+        # The cap saves a pass over a large set before fine-tuning; a frozen encoder's head
+        # training embeds every example anyway, so there the prototypes use them all.
+        per_label = None if cfg.freeze_encoder else cfg.prototype_examples
         protos = class_prototypes(
             model, tr, catalog, tokenizer, cfg.eval_batch_size, cfg.progress,
-            per_label=cfg.prototype_examples, seed=cfg.seed,
+            per_label=per_label, seed=cfg.seed,
         )  # fmt: skip
         model.head.weight.data.copy_(protos)
 

@@ -85,7 +85,9 @@ def test_a_catalog_write_that_bypasses_the_services_reaches_the_next_ranking(
     first = rank_new_message(conversation, text)
     shown = [item["key"] for item in first.items]
     ResponseTemplate.objects.filter(key=shown[0]).update(is_active=False)
-    ResponseTemplate.objects.filter(key=shown[1]).update(title="Renamed in a shell")
+    # Every other title changes: the second ranking reads one more message, so which templates
+    # it lists may differ from the first's.
+    ResponseTemplate.objects.exclude(key=shown[0]).update(title="Renamed in a shell")
 
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
@@ -95,8 +97,8 @@ def test_a_catalog_write_that_bypasses_the_services_reaches_the_next_ranking(
     frame = async_to_sync(layer.receive)(channel)["frame"]
     assert frame["suggestion"] == again.pk
     titles = {item["key"]: item["title"] for item in frame["items"]}
-    assert shown[0] not in titles
-    assert titles[shown[1]] == "Renamed in a shell"
+    assert titles and shown[0] not in titles
+    assert set(titles.values()) == {"Renamed in a shell"}
 
 
 def test_rankings_that_race_for_a_sequence_number_both_store(
