@@ -26,10 +26,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.baselines import embedding_lr, frozen_embeddings, tfidf_lr  # noqa: E402
+from ranker.base_models import default_base_model  # noqa: E402
 from ranker.data import iter_examples, read_catalog, read_conversations  # noqa: E402
 from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
 from ranker.metrics import probability_metrics  # noqa: E402
-from ranker.model import default_base_model, load_tokenizer  # noqa: E402
+from ranker.model import load_tokenizer  # noqa: E402
 from ranker.train import TrainConfig, load_examples, train  # noqa: E402
 
 DATA = Path(os.environ.get("ASSIST_DATASETS", ROOT.parent / "shared" / "datasets"))

@@ -18,8 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ranker.base_models import default_base_model
 from ranker.data import read_catalog
-from ranker.model import default_base_model, load_tokenizer
+from ranker.model import load_tokenizer
 from ranker.scaling.latency import member_latency
 from ranker.scaling.study import load_study_config, prepare_splits, validation_set
 from ranker.serving import Ranker

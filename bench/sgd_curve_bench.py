@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 
 from bench.baselines import tfidf_lr  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
+from ranker.base_models import default_base_model  # noqa: E402
 from ranker.data import (  # noqa: E402
     POSITIONS,
     iter_examples,
@@ -51,7 +52,7 @@ from ranker.data import (  # noqa: E402
 )
 from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
 from ranker.metrics import topk_accuracy  # noqa: E402
-from ranker.model import default_base_model, load_tokenizer  # noqa: E402
+from ranker.model import load_tokenizer  # noqa: E402
 from ranker.train import TrainConfig, load_examples, train  # noqa: E402
 
 DATA = Path(os.environ.get("ASSIST_DATASETS", ROOT.parent / "shared" / "datasets"))

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from torch import nn
 
-from ranker.model import build_classifier, default_base_model, load_encoder, load_tokenizer
+from ranker.base_models import default_base_model
+from ranker.model import build_classifier, load_encoder, load_tokenizer
 from ranker.train import fine_tune_step
 
 

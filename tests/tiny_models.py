@@ -17,7 +17,8 @@ def make_tiny_base(out: Path) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from ranker.model import default_base_model, load_tokenizer
+    from ranker.base_models import default_base_model
+    from ranker.model import load_tokenizer
 
     torch.manual_seed(0)
     tokenizer = load_tokenizer(default_base_model())

@@ -62,7 +62,7 @@ def plan_members(cfg: ScalingConfig) -> list[Member]:
         shapes.append(("scratch", int(layers), int(hidden)))
     if any(layers < 1 or (hidden is not None and hidden < 1) for _, layers, hidden in shapes):
         raise ValueError("layer counts and hidden sizes must be at least 1")
-    larger = [(name, _depth(resolve_base_model(name))) for name in csv_items(cfg.larger)]
+    larger = [(name, encoder_depth(resolve_base_model(name))) for name in csv_items(cfg.larger)]
     members = []
     for mode in sorted(set(wanted), key=["off", "on"].index):
         members += [Member(family, n, hidden, modes[mode]) for family, n, hidden in shapes]
@@ -72,7 +72,8 @@ def plan_members(cfg: ScalingConfig) -> list[Member]:
     return members
 
 
-def _depth(model_dir: str) -> int:
+def encoder_depth(model_dir: str) -> int:
+    """The number of transformer layers of the encoder in ``model_dir``."""
     from transformers import AutoConfig
 
     return int(AutoConfig.from_pretrained(model_dir).num_hidden_layers)

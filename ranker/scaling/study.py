@@ -35,6 +35,7 @@ from ranker.scaling.family import (
     Member,
     TokenCounts,
     build_encoder,
+    encoder_depth,
     param_counts,
     plan_members,
     training_flops,
@@ -257,13 +258,11 @@ def run_study(cfg: ScalingConfig) -> dict[str, Any]:
     A member whose ``runs/NAME/result.json`` exists is skipped, so an interrupted study resumes
     where it stopped (the member being trained then starts again).
     """
-    from transformers import AutoConfig
-
     members = plan_members(cfg)
     parse_rps(cfg.rps)  # a bad --rps fails now, not after the members have trained
     base = resolve_base_model(cfg.base_model)
     tokenizer = load_tokenizer(base)  # also forbids downloads from here on
-    depth = int(AutoConfig.from_pretrained(base).num_hidden_layers)
+    depth = encoder_depth(base)
     too_deep = [m.name for m in members if m.family == "truncated" and m.layers > depth]
     if too_deep:  # found now, not after hours of training the members before them
         raise ValueError(f"{base} has {depth} layers; cannot truncate to {', '.join(too_deep)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ranker.base_models import default_base_model
 from ranker.data import (
     Conversation,
     Turn,
@@ -13,7 +14,7 @@ from ranker.data import (
     read_conversations,
     split_conversations,
 )
-from ranker.model import default_base_model, load_tokenizer
+from ranker.model import load_tokenizer
 
 
 def test_build_context_cuts_whole_oldest_messages() -> None:

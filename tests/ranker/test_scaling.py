@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
+from ranker.base_models import default_base_model
 from ranker.cli import main, parse_command
-from ranker.model import default_base_model, load_encoder
+from ranker.model import load_encoder
 from ranker.scaling import ScalingConfig, run_study, study
 from ranker.scaling.family import (
     TokenCounts,

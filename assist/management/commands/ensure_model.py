@@ -5,9 +5,10 @@ and a database lock (assist/lifecycle/locks.py) lets one process at a time decid
 active ModelVersion, it takes the model in RANKER_DIR, training one there first if there is none
 (on the stored conversations: the demo's, on a fresh `make run`), publishes it as an artifact in
 shared storage and activates it; every worker, on any host, then fetches that version. A process
-that waited for the lock finds the version active and does nothing. Training fits only a head
-over the frozen encoder's embeddings, about two minutes here; the full fine-tune is
-`python -m ranker train`.
+that waited for the lock finds the version active and does nothing. Training is `python -m
+ranker train`'s default recipe (the whole encoder fine-tuned), about two minutes on the demo's
+conversations: a head over the frozen encoder trains as fast there but ranked a chat's second
+topic far worse (docs/benchmarks.md, "Demo chats").
 """
 
 import tempfile
@@ -36,10 +37,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--epochs", type=int, default=40, help="head epochs (cheap)")
-        parser.add_argument("--max-tokens", type=int, default=128)
+        parser.add_argument(
+            "--epochs", type=int, default=None, help="training epochs (default: the recipe's)"
+        )
 
-    def handle(self, *args: Any, epochs: int, max_tokens: int, **options: Any) -> None:
+    def handle(self, *args: Any, epochs: int | None, **options: Any) -> None:
         target = Path(settings.RANKER_DIR)
         with deployment_lock("ensure-model", wait=True):
             if ModelVersion.objects.filter(is_active=True).exists():
@@ -48,7 +50,7 @@ class Command(BaseCommand):
             if (target / "ranker.json").is_file():
                 self.stdout.write(f"ranker: reusing {target}")
             else:
-                self._train(target, epochs=epochs, max_tokens=max_tokens)
+                self._train(target, epochs=epochs)
             version = model_version_register(
                 name="default-" + timezone.now().strftime("%Y%m%d-%H%M%S"),
                 path=target,
@@ -57,8 +59,7 @@ class Command(BaseCommand):
             model_version_activate(version=version)
         self.stdout.write(f"ranker: {version.name} registered (artifact {version.artifact})")
 
-    def _train(self, target: Path, *, epochs: int, max_tokens: int) -> None:
-        from ranker.model import POOL_MEAN_3NEWEST
+    def _train(self, target: Path, *, epochs: int | None) -> None:
         from ranker.train import TrainConfig, train
 
         with tempfile.TemporaryDirectory() as folder:
@@ -80,14 +81,8 @@ class Command(BaseCommand):
                     catalog=str(work / "catalog.csv"),
                     out=str(out),
                     epochs=epochs,
-                    max_tokens=max_tokens,
-                    freeze_encoder=True,
-                    # Over the frozen encoder the whole-context mean is dominated by the
-                    # agent's template answers: the newest message weighed 3 times ranks a
-                    # chat's later topics better (docs/benchmarks.md, "Demo chats").
-                    pooling=POOL_MEAN_3NEWEST,
-                    # The fastest backend whose accuracy matches fp32 (ranker/serving.py):
-                    # ONNX Runtime int8 on this machine, a third of fp32's time.
+                    # The fastest backend whose accuracy matches fp32 on this machine's CPU
+                    # (ranker/serving.py), measured here, never assumed from another machine.
                     backend="auto",
                     threads=settings.RANKER_THREADS * 2,
                 )

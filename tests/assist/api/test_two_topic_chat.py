@@ -7,10 +7,9 @@ the panel's K. The model is the real default one: trained once per session by `m
 steps (`migrate`, `seed_demo`, `ensure_model` with the local settings, on a fresh SQLite
 database), which takes minutes, hence slow.
 
-Two of the four chats fail on topic B (closing templates fill the list after the agent's first
-answer, and B's template is not among the first 10 even for the newest message alone) and are
-marked as expected failures, strictly: see docs/benchmarks.md, issue 17 item 5, for the
-measurement on held-out chats.
+With a head over the frozen encoder (the demo recipe before the fine-tuned one), closing
+templates filled the list after the agent's first answer in two of these four chats; see
+docs/benchmarks.md, "Demo chats", for the measurement on held-out chats.
 """
 
 import io
@@ -31,14 +30,6 @@ from assist.tokens import token_issue
 ROOT = Path(__file__).resolve().parents[3]
 K = 5  # the panel's list (settings.SUGGESTION_K)
 
-# Measured (docs/benchmarks.md, issue 17 item 5): with the newest message weighed 3 times in the
-# pooled vector, the frozen-encoder demo model still lets closing templates crowd the list after
-# the agent's first answer in these chats: their topic B's wording is far from the demo's
-# phrasings (ranked 12th and 32nd on the newest message alone). Strict, so that the day they pass
-# the marker has to go.
-CLOSINGS_CROWD = pytest.mark.xfail(
-    strict=True, reason="closings crowd the second topic out of the demo model's list"
-)
 # (greeting or None, (topic A's message, its template), (topic B's message, its template)):
 # written for this test, not taken from the generator's phrasings.
 CHATS = [
@@ -47,7 +38,6 @@ CHATS = [
         ("my new card still hasn't arrived, it's been over two weeks", "card_delivery.not_arrived"),
         ("Also I was charged twice for my shopping at Tesco", "disputes.duplicate_charge"),
         id="card_delivery.not_arrived",
-        marks=CLOSINGS_CROWD,
     ),
     pytest.param(
         None,
@@ -57,7 +47,6 @@ CHATS = [
             "transfers.pending",
         ),
         id="card_lost_stolen.freeze",
-        marks=CLOSINGS_CROWD,
     ),
     pytest.param(
         "Hello",
