@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -215,12 +217,33 @@ class TrainConfig:
     eval_batch_size: int = field(default=64, metadata={"help": "batch size of inference passes"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
 
+    teacher: str | None = field(
+        default=None,
+        metadata={
+            "help": "distillation: a trained model directory (e.g. a larger base model's) whose "
+            "calibrated probabilities this model learns beside the labels; it needs an output "
+            "for every catalog key"
+        },
+    )
+    distill_weight: float = field(
+        default=0.5,
+        metadata={"help": "with --teacher: the share of the loss that matches the teacher"},
+    )
+    distill_temperature: float = field(
+        default=2.0,
+        metadata={"help": "with --teacher: the softmax temperature of that matching"},
+    )
+
     def __post_init__(self) -> None:
         # The measured default (docs/ranker.md, issue 17): the newest message pooled apart.
         if self.pooling is None:
             self.pooling = POOL_MEAN_NEWEST if self.context_format == NEWEST_FIRST else POOL_MEAN
         if self.autocast not in AUTOCAST_MODES:
             raise ValueError(f"autocast must be one of {AUTOCAST_MODES}, not {self.autocast!r}")
+        if self.teacher is not None and self.freeze_encoder:
+            raise ValueError("--teacher distils into a fine-tuned model, not --freeze-encoder")
+        if not 0.0 <= self.distill_weight <= 1.0 or self.distill_temperature <= 0:
+            raise ValueError("--distill-weight must be in [0, 1] and --distill-temperature > 0")
 
     def epochs_for(self, n_examples: int) -> int:
         """Passes over ``n_examples`` training examples: ``epochs``, or the recipe's default."""
@@ -425,7 +448,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             x_sample = embed_examples(model, sample.ids, cfg.eval_batch_size, cfg.progress)
             protos = label_prototypes(model, x_sample, sample.y, catalog, tokenizer)
             model.head.weight.data.copy_(protos)
-        history = fit(model, tr, dev, cfg)
+        soft = teacher_logits(cfg.teacher, tr.examples, labels, cfg) if cfg.teacher else None
+        history = fit(model, tr, dev, cfg, teacher=soft)
     logits = predict_logits(model, dev_all.ids, cfg.eval_batch_size, cfg.progress)  # (n, labels)
     metrics, temperature, threshold = calibrate(logits, dev_all.y, cfg.target_precision)
     logits = logits[dev_all.y >= 0]  # template turns, for the reliability diagram
@@ -473,7 +497,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 def fine_tune_step(
     model: TemplateClassifier,
     opt: torch.optim.Optimizer,
-    loss_fn: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], Any],
     input_ids: torch.Tensor,
     mask: torch.Tensor,
     y: torch.Tensor,
@@ -504,8 +528,17 @@ def freeze_bottom(encoder: nn.Module, n_layers: int) -> None:
             param.requires_grad_(False)
 
 
-def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) -> list[Any]:
-    """Fine-tune in place; keeps the weights of the epoch with the best dev NLL."""
+def fit(
+    model: TemplateClassifier,
+    tr: Encoded,
+    dev: Encoded,
+    cfg: TrainConfig,
+    teacher: torch.Tensor | None = None,
+) -> list[Any]:
+    """Fine-tune in place; keeps the weights of the epoch with the best dev NLL.
+
+    ``teacher``: a teacher's logits over ``tr`` (n, labels) to distil, as ``cfg`` weighs it.
+    """
     if cfg.frozen_layers:
         freeze_bottom(model.encoder, cfg.frozen_layers)
     head_params = list(model.head.parameters())
@@ -544,7 +577,16 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
         for i, batch in enumerate(bar):
             input_ids, mask = collate([tr.ids[j] for j in batch])  # (batch, seq)
             y = torch.from_numpy(tr.y[batch])  # (batch,)
-            loss = fine_tune_step(model, opt, loss_fn, input_ids, mask, y, bf16=bf16)
+            batch_loss: Callable[[torch.Tensor, torch.Tensor], Any] = loss_fn
+            if teacher is not None:
+                batch_loss = partial(
+                    distillation_loss,
+                    teacher=teacher[batch],
+                    weight=cfg.distill_weight,
+                    temperature=cfg.distill_temperature,
+                    hard=loss_fn,
+                )
+            loss = fine_tune_step(model, opt, batch_loss, input_ids, mask, y, bf16=bf16)
             sched.step()
             step += 1
             running = 0.98 * running + 0.02 * loss if i else loss
@@ -573,6 +615,45 @@ def fit(model: TemplateClassifier, tr: Encoded, dev: Encoded, cfg: TrainConfig) 
     if best_state is not None and history[-1].get("dev_nll", best_nll) > best_nll:
         model.load_state_dict(best_state)
     return history
+
+
+def teacher_logits(
+    teacher_dir: str, examples: list[Example], labels: list[str], cfg: TrainConfig
+) -> torch.Tensor:
+    """A trained model's calibrated logits over ``examples`` (n, labels), columns in ``labels``
+    order; ValueError if it has no output for one of them."""
+    from ranker.serving import Ranker
+
+    teacher = Ranker(teacher_dir, threads=cfg.threads)
+    missing = [key for key in labels if key not in teacher.label_index]
+    if missing:
+        raise ValueError(f"the teacher {teacher_dir} has no output for {', '.join(missing[:5])}")
+    columns = [teacher.label_index[key] for key in labels]
+    logits = teacher.logits([e.context for e in examples], batch_size=cfg.eval_batch_size)
+    return torch.from_numpy(np.ascontiguousarray(logits[:, columns], dtype=np.float32))
+
+
+def distillation_loss(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    teacher: torch.Tensor,
+    weight: float,
+    temperature: float,
+    hard: nn.Module,
+) -> torch.Tensor:
+    """(1 - weight) * the labels' loss + weight * T^2 * KL(teacher || model) at temperature T.
+
+    Hinton et al. (2015): T^2 keeps the soft term's gradients on the scale of the hard one's.
+    """
+    soft = nn.functional.kl_div(
+        nn.functional.log_softmax(logits / temperature, dim=-1),
+        nn.functional.log_softmax(teacher / temperature, dim=-1),
+        reduction="batchmean",
+        log_target=True,
+    )
+    loss: torch.Tensor = (1 - weight) * hard(logits, y) + weight * temperature**2 * soft
+    return loss
 
 
 def fit_head(
