@@ -624,7 +624,8 @@ def teacher_logits(
     order; ValueError if it has no output for one of them."""
     from ranker.serving import Ranker
 
-    teacher = Ranker(teacher_dir, threads=cfg.threads)
+    # The training's own thread count (a Ranker sets it process-wide), not the serving default.
+    teacher = Ranker(teacher_dir, threads=torch.get_num_threads())
     missing = [key for key in labels if key not in teacher.label_index]
     if missing:
         raise ValueError(f"the teacher {teacher_dir} has no output for {', '.join(missing[:5])}")
