@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.tables import pct  # noqa: E402
 from ranker.calibration import choose_threshold  # noqa: E402
 from ranker.data import iter_examples, read_conversations  # noqa: E402
 from ranker.metrics import open_set_metrics  # noqa: E402
@@ -48,10 +49,6 @@ def shown_probabilities(ranker: Ranker, path: str) -> tuple[np.ndarray, np.ndarr
     index = ranker.label_index
     y = np.array([index.get(str(e.label), -1) for e in examples], dtype=np.int64)
     return ranker.predict([e.context for e in examples], renormalise=False), y
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
 
 
 def main() -> None:
@@ -83,8 +80,8 @@ def main() -> None:
     for r in rows:
         print(
             f"| {r['target']} | {r['chosen_on']} | {r['threshold']:.3f} | "
-            f"{_pct(r['confident_precision'])} | {_pct(r['coverage'])} | "
-            f"{_pct(r['confident_correct'])} | {_pct(r['no_fit_abstained'])} |"
+            f"{pct(r['confident_precision'])} | {pct(r['coverage'])} | "
+            f"{pct(r['confident_correct'])} | {pct(r['no_fit_abstained'])} |"
         )
     print(
         json.dumps(

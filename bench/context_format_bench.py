@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
+from bench.tables import markdown_table, pct  # noqa: E402
 from ranker.data import (  # noqa: E402
     POSITIONS,
     Conversation,
@@ -156,23 +157,19 @@ def paired(work: Path, names: list[str], threads: int) -> dict[str, Any]:
     return out
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def table(results: list[dict[str, Any]]) -> str:
     head = ["variant", "train s", "top-1", "top-5"]
     head += [f"top-1 @{p} (n)" for p in POSITIONS]
     head += ["confident precision", "coverage", "confident & right", "free-text abstained"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    body: list[list[str]] = []
     for r in results:
         pos = r["by_position"]
-        row = [r["variant"], str(r["train_seconds"]), _pct(r["top1"]), _pct(r["top5"])]
-        row += [f"{_pct(pos[p]['top1'])} ({pos[p]['n']})" if p in pos else "-" for p in POSITIONS]
-        row += [_pct(r["confident_precision"]), _pct(r["coverage_at_threshold"])]
-        row += [_pct(r["confident_correct"]), _pct(r["abstain_rate"])]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+        row = [r["variant"], str(r["train_seconds"]), pct(r["top1"]), pct(r["top5"])]
+        row += [f"{pct(pos[p]['top1'])} ({pos[p]['n']})" if p in pos else "-" for p in POSITIONS]
+        row += [pct(r["confident_precision"]), pct(r["coverage_at_threshold"])]
+        row += [pct(r["confident_correct"]), pct(r["abstain_rate"])]
+        body.append(row)
+    return markdown_table(head, body)
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.baselines import tfidf_lr  # noqa: E402
+from bench.tables import markdown_table, pct  # noqa: E402
 from ranker.calibration import choose_threshold  # noqa: E402
 from ranker.data import iter_examples, read_catalog, read_conversations  # noqa: E402
 from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
@@ -99,20 +100,16 @@ def trade_off(
     return rows
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     head = ["", "threshold", "removed abstained", "known top-1", "known coverage"]
     head += ["known precision", "confident precision (all)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    body: list[list[str]] = []
     for name, f in rows:
-        row = [name, f"{f['threshold']:.3f}", _pct(f["removed_abstained"]), _pct(f["known_top1"])]
-        row += [_pct(f["known_coverage"]), _pct(f["known_precision"])]
-        row += [_pct(f["confident_precision"])]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+        row = [name, f"{f['threshold']:.3f}", pct(f["removed_abstained"]), pct(f["known_top1"])]
+        row += [pct(f["known_coverage"]), pct(f["known_precision"])]
+        row += [pct(f["confident_precision"])]
+        body.append(row)
+    return markdown_table(head, body)
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 
 from bench.baselines import tfidf_lr  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
+from bench.tables import markdown_table, pct  # noqa: E402
 from ranker.base_models import default_base_model  # noqa: E402
 from ranker.data import (  # noqa: E402
     POSITIONS,
@@ -154,28 +155,24 @@ def run_size(
     }
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def table(rows: list[dict[str, Any]]) -> str:
     head = ["size", "examples", "train + choice min", "backend (choice s)", "top-1", "top-5"]
     head += [f"top-1 @{p}" for p in POSITIONS]
     head += ["TF-IDF top-1", "TF-IDF @4+", "confident precision", "coverage", "free abstained"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    body: list[list[str]] = []
     for r in rows:
         pos, tf = r["dev"]["by_position"], r["tfidf_lr"]
         total = r["train_seconds"] + (r["backend_choice_seconds"] or 0)
         cells = [r["size"], f"{r['n_train']:,}", f"{total / 60:.1f}"]
         cells.append(f"{r['backend']} ({r['backend_choice_seconds']})")
-        cells += [_pct(r["dev"]["top1"]), _pct(r["dev"]["top5"])]
-        cells += [_pct(pos[p]["top1"]) if p in pos else "-" for p in POSITIONS]
-        cells += [_pct(tf.get("top1")), _pct(tf.get("by_position", {}).get("4+", {}).get("top1"))]
+        cells += [pct(r["dev"]["top1"]), pct(r["dev"]["top5"])]
+        cells += [pct(pos[p]["top1"]) if p in pos else "-" for p in POSITIONS]
+        cells += [pct(tf.get("top1")), pct(tf.get("by_position", {}).get("4+", {}).get("top1"))]
         rep = r["report"]
-        cells += [_pct(rep["confident_precision"]), _pct(rep["coverage_at_threshold"])]
-        cells.append(_pct(rep["abstain_rate"]))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells += [pct(rep["confident_precision"]), pct(rep["coverage_at_threshold"])]
+        cells.append(pct(rep["abstain_rate"]))
+        body.append(cells)
+    return markdown_table(head, body)
 
 
 def main() -> None:
