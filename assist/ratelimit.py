@@ -22,15 +22,17 @@ def rate_count(key: str, *, period: int) -> int | None:
     window, this one included. None if the cache is unreachable: the caller lets the event
     through (a down Redis already means degraded mode, and picks must still be stored)."""
     try:
-        # add is SET NX (atomic): the first event of a window starts its counter, with the
-        # window's length as expiry, and notes when the window began (Retry-After).
-        if cache.add(key, 0, timeout=period):
-            cache.set(f"{key}:start", time.time(), timeout=period)
-        try:
-            return int(cache.incr(key))
-        except ValueError:  # the window ended between the two calls: start the next
-            cache.add(key, 0, timeout=period)
-            return int(cache.incr(key))
+        for _ in range(3):  # a window may end between two calls; the next one then begins
+            try:
+                # Most events find their window open, so the INCR comes first: with Django's
+                # Redis cache, an EXISTS and an INCR.
+                return int(cache.incr(key))
+            except ValueError:  # no window open
+                # add is SET NX (atomic): of simultaneous first events, one starts the counter,
+                # with the window's length as expiry, and notes when the window began.
+                if cache.add(key, 0, timeout=period):
+                    cache.set(f"{key}:start", time.time(), timeout=period)
+        return None
     except Exception:
         logger.warning("rate limit not checked: the cache is unreachable")
         return None

@@ -266,7 +266,12 @@ class AssistConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             return True  # before `auth`, PRE_AUTH_MAX_FRAMES bounds the socket
         period = max(1, round(settings.WS_RATE_BURST / settings.WS_RATE_PER_SECOND))
-        count = await sync_to_async(rate_count)(f"ratelimit:ws:user:{self.user.pk}", period=period)
+        # Not on the thread that runs this process's database calls (thread_sensitive): a
+        # count is a Redis round trip or two, and on that one thread every socket's count
+        # would queue behind every socket's database work.
+        count = await sync_to_async(rate_count, thread_sensitive=False)(
+            f"ratelimit:ws:user:{self.user.pk}", period=period
+        )
         return count is None or count <= settings.WS_RATE_BURST
 
     async def _pre_auth_allowed(self, text_data: str | None) -> bool:
