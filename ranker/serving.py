@@ -57,11 +57,11 @@ BACKENDS = ("fp32", "bf16", "int8", "int8-mixed", "onnx", "onnx-int8")
 TOP1_TOLERANCE = 0.003
 MIN_AGREEMENT = 0.985
 # oneDNN compiles bf16 kernels (AMX, AVX-512 BF16) for each input shape it meets and keeps them:
-# served at every length from 3 to 96 tokens, a bf16 model grew by 180 MB and each length's first
-# ranking took ~2.5 ms more. The bf16 backend therefore rounds lengths up to a multiple of this
-# (six shapes for 96 tokens), and warm_up compiles them all before a worker takes work; the
-# padding costs ~5% of a ranking. fp32 and ONNX keep no such per-shape state (1 MB over the same
-# lengths), and padding would cost ONNX int8 15%, so they run at the exact length.
+# served at every length from 3 to 96 tokens, a bf16 model grew by 168 MB, and a length's first
+# ranking was 40% slower than its next (bench/input_lengths_bench.py). The bf16 backend therefore
+# rounds lengths up to a multiple of this (six shapes for 96 tokens), and warm_up compiles each
+# before a worker takes work; the padding costs ~2%. fp32 and ONNX keep no such per-shape state
+# (fp32 9 MB, ONNX none) and padding would cost them 17-20%, so they run at the exact length.
 BF16_LENGTH_STEP = 16
 
 logger = logging.getLogger(__name__)
