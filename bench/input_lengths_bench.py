@@ -79,8 +79,9 @@ def main() -> None:
     for backend in args.backends.split(","):
         baseline = None
         for variant in ("exact", "rounded"):
+            child = ["--model-dir", args.model_dir, "--child", backend, variant]
             result = subprocess.run(
-                [sys.executable, __file__, "--model-dir", args.model_dir, "--child", backend, variant],
+                [sys.executable, __file__, *child],
                 capture_output=True,
                 text=True,
                 check=True,
