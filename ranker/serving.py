@@ -17,8 +17,10 @@ the first load of an ONNX backend.
 
 The stored backend was chosen on the machine that trained, which need not be the one that serves:
 ``bf16`` is the fastest on a CPU with native bfloat16 (AVX-512 BF16, AMX) and several times the
-slowest without it. Loading therefore checks the CPU (:func:`suited_backend`, a read of
-``/proc/cpuinfo``) and serves another of the backends that training measured as accurate instead.
+slowest without it, and int8 gains most where the CPU has VNNI. Loading therefore checks the CPU
+(:func:`served_backend`, a read of ``/proc/cpuinfo``): on one whose instruction sets differ from
+the training CPU's, the backends that training measured as accurate are timed again and the
+fastest serves; a ``bf16`` model on a CPU without native bfloat16 never serves as bf16.
 """
 
 from __future__ import annotations
@@ -49,7 +51,13 @@ from ranker.model import (
     predict_logits,
     torch_forward,
 )
-from ranker.utils import BF16_NATIVE_FLAGS, cpu_flags, native_bf16, threads_from_env
+from ranker.utils import (
+    BF16_NATIVE_FLAGS,
+    cpu_flags,
+    native_bf16,
+    speed_flags,
+    threads_from_env,
+)
 
 BACKENDS = ("fp32", "bf16", "int8", "int8-mixed", "onnx", "onnx-int8")
 # choose_backend's bar: within this much of fp32's dev top-1, agreeing with fp32's top-1 on at
@@ -171,7 +179,7 @@ class Ranker:
         self.threads = threads if threads is not None else threads_from_env(1)
         self.meta = ModelMeta.load(self.model_dir)
         self.tokenizer = load_tokenizer(str(self.model_dir / ENCODER_DIR))
-        self.backend = backend or suited_backend(self.meta, cpu_flags())
+        self.backend = backend or served_backend(self.model_dir, self.meta, self.threads)
         self._forward = load_backend(self.model_dir, self.backend, self.threads)
         self._lock = threading.Lock()
         self._index = {k: i for i, k in enumerate(self.meta.labels)}
@@ -402,6 +410,42 @@ def suited_backend(meta: ModelMeta, flags: frozenset[str] | None) -> str:
     return chosen
 
 
+def served_backend(model_dir: str | Path, meta: ModelMeta, threads: int = 1) -> str:
+    """The backend to serve ``model_dir`` with on this CPU.
+
+    Training chose the stored backend by latencies measured on its own CPU, and recorded that
+    CPU's :data:`~ranker.utils.SPEED_FLAGS`. On a CPU with the same ones, or where either is
+    unknown, :func:`suited_backend` decides without measuring. On another, the backends that
+    training found accurate (and that this CPU runs natively) are timed again here, one
+    128-token input each, and the fastest serves: a few seconds, once per process and model.
+    """
+    flags = cpu_flags()
+    trained_on = meta.metrics.get("backend_cpu_flags")
+    here = speed_flags(flags)
+    measured = meta.metrics.get("backends") or {}
+    if trained_on is None or here is None or sorted(trained_on) == here or "fp32" not in measured:
+        return suited_backend(meta, flags)
+    choices = accurate_backends(measured)
+    if native_bf16(flags) is False:
+        choices = [b for b in choices if b != "bf16"]
+    if len(choices) < 2:
+        return suited_backend(meta, flags)
+    latency = {
+        b: 1000 * measure_latency(load_backend(model_dir, b, threads), calls=20, warmup=3)
+        for b in choices
+    }
+    chosen = min(latency, key=lambda b: latency[b])
+    logger.warning(
+        "ranker: the backend was chosen on a CPU with %s; this one has %s. Measured here (ms, "
+        "128 tokens): %s; serving %s (set RANKER_BACKEND to choose)",
+        " ".join(trained_on) or "none of them",
+        " ".join(here) or "none of them",
+        ", ".join(f"{b} {ms:.1f}" for b, ms in sorted(latency.items(), key=lambda kv: kv[1])),
+        chosen,
+    )
+    return chosen
+
+
 def choose_backend(
     model_dir: str | Path,
     dev_ids: list[list[int]],
@@ -441,7 +485,12 @@ def choose_backend(
         }
     ok = accurate_backends(measured, tolerance, min_agreement)
     best = min(ok, key=lambda b: measured[b]["latency_128_ms"])
-    return {"backend": best, "measured": measured, "threads": threads}
+    return {
+        "backend": best,
+        "measured": measured,
+        "threads": threads,
+        "cpu_flags": speed_flags(cpu_flags()),  # what served_backend compares against
+    }
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -458,5 +507,6 @@ __all__ = [
     "apply_backend",
     "choose_backend",
     "load_backend",
+    "served_backend",
     "suited_backend",
 ]

@@ -488,6 +488,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         meta.backend = choice["backend"]
         meta.metrics["backends"] = choice["measured"]
         meta.metrics["backend_threads"] = choice["threads"]
+        meta.metrics["backend_cpu_flags"] = choice["cpu_flags"]
         # The choice must stay a small share of the training before it (issue 17).
         meta.metrics["backend_choice_seconds"] = round(time.perf_counter() - t_choice, 1)
         meta.save(out)

@@ -36,6 +36,18 @@ def cpu_flags() -> frozenset[str] | None:
     return None
 
 
+# The instruction sets that change which serving backend is fastest (bench/machine.py prints the
+# same ones beside every figure): a backend chosen on a CPU with other ones is measured again.
+SPEED_FLAGS = frozenset(
+    {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "avx_vnni"}
+)
+
+
+def speed_flags(flags: frozenset[str] | None) -> list[str] | None:
+    """The :data:`SPEED_FLAGS` among ``flags``, sorted; None when the flags are unknown."""
+    return None if flags is None else sorted(flags & SPEED_FLAGS)
+
+
 def native_bf16(flags: frozenset[str] | None) -> bool | None:
     """Whether a CPU with ``flags`` computes bfloat16 natively; None when the flags are unknown."""
     return None if flags is None else bool(flags & BF16_NATIVE_FLAGS)

@@ -7,9 +7,10 @@ import platform
 
 import pytest
 
+from ranker import serving
 from ranker.model import ModelMeta
 from ranker.serving import suited_backend
-from ranker.utils import cpu_flags
+from ranker.utils import cpu_flags, speed_flags
 
 NATIVE = frozenset({"avx2", "avx512f", "avx512_bf16"})
 AVX2_ONLY = frozenset({"avx2", "fma"})
@@ -63,3 +64,52 @@ def test_unknown_flags_keep_the_stored_backend():
 def test_this_machine_s_flags_are_read():
     flags = cpu_flags()
     assert flags is not None and {"fpu", "sse2"} <= flags
+
+
+# served_backend: a backend chosen on a CPU with other instruction sets is timed again where it
+# serves. load_backend and measure_latency are replaced so that each backend's time here is set.
+AMX = frozenset({"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"})
+TIMED_HERE = {"fp32": 0.020, "bf16": 0.004, "onnx": 0.016, "onnx-int8": 0.009, "int8": 0.001}
+
+
+@pytest.fixture
+def timed(monkeypatch):
+    """The backends served_backend times, in order; this CPU's flags are AMX's."""
+    seen: list[str] = []
+    monkeypatch.setattr(serving, "load_backend", lambda model_dir, backend, threads: backend)
+
+    def measure_latency(forward, **kwargs):
+        seen.append(forward)
+        return TIMED_HERE[forward]
+
+    monkeypatch.setattr(serving, "measure_latency", measure_latency)
+    monkeypatch.setattr(serving, "cpu_flags", lambda: AMX)
+    return seen
+
+
+def trained_on(flags: list[str] | None, backend: str = "onnx-int8", measured=MEASURED) -> ModelMeta:
+    model = meta(backend, measured)
+    if flags is not None:
+        model.metrics["backend_cpu_flags"] = flags
+    return model
+
+
+def test_another_cpu_times_the_accurate_backends_again_and_serves_the_fastest(timed, caplog):
+    with caplog.at_level(logging.WARNING, logger="ranker.serving"):
+        chosen = serving.served_backend("dir", trained_on(["avx2"]), threads=1)
+    assert chosen == "bf16"  # 4 ms here; onnx-int8 was the training CPU's fastest
+    assert sorted(timed) == ["bf16", "fp32", "onnx", "onnx-int8"]  # int8 is not accurate
+    assert "this one has" in caplog.text and "serving bf16" in caplog.text
+
+
+def test_the_same_cpu_keeps_the_stored_backend_without_timing(timed):
+    here = speed_flags(AMX)
+    assert serving.served_backend("dir", trained_on(here), threads=1) == "onnx-int8"
+    assert serving.served_backend("dir", trained_on(None), threads=1) == "onnx-int8"  # unrecorded
+    assert timed == []
+
+
+def test_bf16_is_not_timed_where_the_cpu_emulates_it(timed, monkeypatch):
+    monkeypatch.setattr(serving, "cpu_flags", lambda: AVX2_ONLY)
+    chosen = serving.served_backend("dir", trained_on(sorted(AMX), backend="bf16"), threads=1)
+    assert chosen == "onnx-int8" and "bf16" not in timed

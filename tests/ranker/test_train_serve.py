@@ -25,7 +25,7 @@ from ranker.model import (
     save_model_dir,
 )
 from ranker.serving import BACKENDS, Ranker, choose_backend
-from ranker.utils import cpu_flags, native_bf16
+from ranker.utils import cpu_flags, native_bf16, speed_flags
 from tests.ranker.conftest import KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +177,7 @@ def test_choose_backend_measures_each_and_keeps_accuracy(trained: Path, data_dir
     chosen = choice["measured"][choice["backend"]]
     assert chosen["dev_top1"] >= choice["measured"]["fp32"]["dev_top1"] - 0.003
     assert chosen["agreement_with_fp32"] >= 0.985
+    assert choice["cpu_flags"] == speed_flags(cpu_flags())  # what a serving CPU is compared with
 
 
 def test_choose_backend_skips_emulated_bf16(
