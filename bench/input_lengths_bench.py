@@ -22,16 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from machine import describe_machine
+from machine import describe_machine, rss_mb
 from tables import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def rss_mb() -> float:
-    """This process's resident memory, MB."""
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def measure(model_dir: str, backend: str, rounded: bool) -> dict[str, float]:
@@ -50,7 +44,7 @@ def measure(model_dir: str, backend: str, rounded: bool) -> dict[str, float]:
     elif backend != "bf16" and rounded:
         ranker._forward = _lengths_rounded_up(ranker._forward, BF16_LENGTH_STEP)
     ranker.warm_up()
-    out = {"warmed_mb": rss_mb()}
+    out = {"warmed_mb": rss_mb(os.getpid())}
     for n in (1, 2, 3):
         times = []
         for length in range(3, ranker.meta.max_tokens + 1):
@@ -58,7 +52,7 @@ def measure(model_dir: str, backend: str, rounded: bool) -> dict[str, float]:
             start = time.perf_counter()
             ranker._forward(ids, np.ones_like(ids))  # (1, length)
             times.append(time.perf_counter() - start)
-        out[f"pass{n}_mb"] = rss_mb()
+        out[f"pass{n}_mb"] = rss_mb(os.getpid())
         out[f"pass{n}_ms"] = 1e3 * statistics.mean(times)
     return out
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from checkout import setup_django
+from machine import rss_mb
 
 setup_django("config.settings.test")
 
@@ -269,23 +270,6 @@ def setup_agents(count: int) -> list[tuple[str, int]]:
         conversation = open_conversation(agent)
         agents.append((token_issue(user=agent), conversation.pk))
     return agents
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (a Celery pool), in MB, from /proc."""
-    total = 0.0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
-    for one in pids:
-        try:
-            for line in Path(f"/proc/{one}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except FileNotFoundError:
-            pass  # a pool child that just exited
-    return total
 
 
 class PrivateRedis:

@@ -1,4 +1,4 @@
-"""One line that says which machine a benchmark ran on, for every figure it prints.
+"""Which machine a benchmark ran on (one line for every figure it prints), and a process's memory.
 
 Machines of the same kind differ (AVX-512 with VNNI or BF16 on some, AVX2 only on others, and
 speeds 1.5x apart), so a figure without its CPU flags and load cannot be compared.
@@ -39,3 +39,20 @@ def describe_machine() -> str:
         f"{cpu_model()}, {os.cpu_count()} CPUs, {' '.join(cpu_flags()) or 'no AVX2'}, "
         f"load {os.getloadavg()[0]:.1f}"
     )
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (a Celery pool), in MB, from /proc."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            pass  # a pool child that just exited
+    return total

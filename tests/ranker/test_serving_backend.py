@@ -5,6 +5,7 @@ bf16's emulated speed on one without."""
 import logging
 import platform
 
+import numpy as np
 import pytest
 
 from ranker import serving
@@ -96,20 +97,63 @@ def trained_on(flags: list[str] | None, backend: str = "onnx-int8", measured=MEA
 
 def test_another_cpu_times_the_accurate_backends_again_and_serves_the_fastest(timed, caplog):
     with caplog.at_level(logging.WARNING, logger="ranker.serving"):
-        chosen = serving.served_backend("dir", trained_on(["avx2"]), threads=1)
+        chosen, forward = serving.served_backend("dir", trained_on(["avx2"]), threads=1)
     assert chosen == "bf16"  # 4 ms here; onnx-int8 was the training CPU's fastest
+    assert forward == "bf16"  # the timed one is handed over, not loaded again
     assert sorted(timed) == ["bf16", "fp32", "onnx", "onnx-int8"]  # int8 is not accurate
     assert "this one has" in caplog.text and "serving bf16" in caplog.text
 
 
 def test_the_same_cpu_keeps_the_stored_backend_without_timing(timed):
     here = speed_flags(AMX)
-    assert serving.served_backend("dir", trained_on(here), threads=1) == "onnx-int8"
-    assert serving.served_backend("dir", trained_on(None), threads=1) == "onnx-int8"  # unrecorded
+    assert serving.served_backend("dir", trained_on(here), threads=1) == ("onnx-int8", None)
+    unrecorded = serving.served_backend("dir", trained_on(None), threads=1)
+    assert unrecorded == ("onnx-int8", None)
     assert timed == []
 
 
 def test_bf16_is_not_timed_where_the_cpu_emulates_it(timed, monkeypatch):
     monkeypatch.setattr(serving, "cpu_flags", lambda: AVX2_ONLY)
-    chosen = serving.served_backend("dir", trained_on(sorted(AMX), backend="bf16"), threads=1)
+    chosen, _ = serving.served_backend("dir", trained_on(sorted(AMX), backend="bf16"), threads=1)
     assert chosen == "onnx-int8" and "bf16" not in timed
+
+
+# choose_backend: agreement with fp32 counts the dev examples fp32 decides, not its near-ties.
+def test_swapping_fp32_s_near_ties_is_no_disagreement_but_changing_a_decided_pick_is(
+    tmp_path, monkeypatch
+):
+    ModelMeta(labels=["a", "b", "c"], base_model="x", temperature=1.0).save(tmp_path)
+    decided, tie = [6.0, 0.0, 0.0], [1.0, 0.98, 0.0]  # top-1 leads by ~1.0 and by ~0.005
+    fp32 = np.array([decided] * 80 + [tie] * 20, dtype=np.float32)  # (100, 3)
+    y = np.array([0] * 79 + [2] + [0, 1] * 10)  # one decided example is fp32's mistake
+    swapped = fp32.copy()
+    swapped[80:] = [0.98, 1.0, 0.0]  # every near-tie swapped: 80% agreement overall
+    flipped = swapped.copy()
+    flipped[[0, 79]] = [0.0, 0.0, 6.0]  # and two decided picks changed (top-1 unchanged)
+    logits = {"fp32": fp32, "onnx": fp32, "onnx-int8": swapped, "int8": flipped}
+    latency = {"fp32": 0.04, "onnx": 0.03, "onnx-int8": 0.01, "int8": 0.005}
+
+    def load_backend(model_dir, backend, threads):
+        def forward(input_ids, mask):  # row i of the dev set is the one-token input [i]
+            return logits[backend][input_ids[:, 0]]
+
+        forward.backend = backend
+        return forward
+
+    monkeypatch.setattr(serving, "BACKENDS", tuple(logits))
+    monkeypatch.setattr(serving, "load_backend", load_backend)
+    monkeypatch.setattr(serving, "measure_latency", lambda forward: latency[forward.backend])
+    choice = serving.choose_backend(tmp_path, [[i] for i in range(100)], y, "auto")
+    m = choice["measured"]
+    assert m["onnx-int8"]["agreement_with_fp32"] == pytest.approx(0.80)
+    assert m["onnx-int8"]["agreement_where_decided"] == 1.0
+    assert m["int8"]["agreement_where_decided"] == pytest.approx(78 / 80)
+    assert m["int8"]["dev_top1"] == m["fp32"]["dev_top1"]  # refused for agreement alone
+    assert choice["backend"] == "onnx-int8"  # the old rule (80% overall) kept onnx
+
+
+def test_models_measured_before_the_split_are_judged_on_all_of_dev():
+    old = {"fp32": m(0.6, 1.0, 39.0), "onnx-int8": m(0.6, 0.97, 13.0)}
+    assert serving.accurate_backends(old) == ["fp32"]
+    new = {**old, "onnx-int8": {**old["onnx-int8"], "agreement_where_decided": 0.99}}
+    assert serving.accurate_backends(new) == ["fp32", "onnx-int8"]
