@@ -18,6 +18,7 @@ from django.conf import settings  # noqa: E402
 from django.http.request import validate_host  # noqa: E402
 
 from assist.live.routing import websocket_urlpatterns  # noqa: E402
+from assist.startup import startup_objects_frozen  # noqa: E402
 
 
 class ConfiguredOriginValidator(OriginValidator):
@@ -86,3 +87,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+# Everything the server keeps is loaded: full collections need not walk it (assist/startup.py).
+startup_objects_frozen()

@@ -18,6 +18,7 @@ from assist.live.fields import find_date
 from assist.live.heartbeat import start_heartbeat
 from assist.serving.model_cache import NoModel, serving_ranker
 from assist.serving.reranking import external_config
+from assist.startup import startup_objects_frozen
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ def load_model_at_start(**kwargs: Any) -> None:
             pii_analyzer_load()
         except Exception:
             logger.exception("could not load the PII analyzer at worker start")
+    startup_objects_frozen()  # after everything above: no full collection stalls a ranking
 
 
 @worker_ready.connect
 def heartbeat_while_alive(**kwargs: Any) -> None:
     start_heartbeat()
+    startup_objects_frozen()  # the main process takes and acknowledges every task message
