@@ -92,6 +92,7 @@ bench: venv-dev
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/live_bench.py --agents 1,50 --seconds 60 --concurrency 2
 	$(PY) bench/first_ranking_bench.py
 	$(PY) bench/input_lengths_bench.py
+	$(PY) bench/backend_agreement_bench.py
 # 200 agents with the backend the model chose (re-checked on this CPU), then with onnx-int8
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/live_bench.py --agents 200 --every 5 --seconds 120 --servers 2 --workers 2
