@@ -623,10 +623,13 @@ def teacher_logits(
 ) -> torch.Tensor:
     """A trained model's calibrated logits over ``examples`` (n, labels), columns in ``labels``
     order; ValueError if it has no output for one of them."""
-    from ranker.serving import Ranker
+    from ranker.serving import Ranker, suited_backend
 
+    # Its stored backend (unless this CPU would emulate it), not one timed again here: the
+    # logits are computed once, in a batch, and re-timing costs seconds per backend.
+    backend = suited_backend(ModelMeta.load(teacher_dir), cpu_flags())
     # The training's own thread count (a Ranker sets it process-wide), not the serving default.
-    teacher = Ranker(teacher_dir, threads=torch.get_num_threads())
+    teacher = Ranker(teacher_dir, backend=backend, threads=torch.get_num_threads())
     missing = [key for key in labels if key not in teacher.label_index]
     if missing:
         raise ValueError(f"the teacher {teacher_dir} has no output for {', '.join(missing[:5])}")

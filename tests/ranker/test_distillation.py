@@ -84,3 +84,31 @@ def test_distillation_options_are_checked() -> None:
         TrainConfig(data="d", catalog="c", out="o", teacher="t", freeze_encoder=True)
     with pytest.raises(ValueError, match="distill-weight"):
         TrainConfig(data="d", catalog="c", out="o", teacher="t", distill_weight=1.5)
+
+
+def test_a_teacher_trained_on_another_cpu_is_not_timed_again(
+    tmp_path: Path, trained: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its logits are computed once, in batches: the stored backend serves them (re-timing the
+    # backends, as a serving worker on another CPU does, would cost seconds each).
+    from ranker import serving
+    from ranker.data import iter_examples, read_conversations
+    from ranker.train import teacher_logits
+
+    teacher = shutil.copytree(trained, tmp_path / "teacher")
+    meta = json.loads((teacher / "ranker.json").read_text())
+    meta["metrics"]["backend_cpu_flags"] = ["a CPU unlike this one"]
+    accurate = {"dev_top1": 0.9, "agreement_with_fp32": 1.0, "latency_128_ms": 1.0}
+    meta["metrics"]["backends"] = {"fp32": accurate, "onnx": accurate}  # two to choose from
+    meta["backend"] = "fp32"
+    (teacher / "ranker.json").write_text(json.dumps(meta))
+
+    def timed(*args, **kwargs):
+        raise AssertionError("the teacher's backends were timed again")
+
+    monkeypatch.setattr(serving, "measure_latency", timed)
+    examples = list(iter_examples(read_conversations(data_dir / "test.jsonl"), None, 64))[:8]
+    labels = meta["labels"]
+    cfg = TrainConfig(data="unused", catalog="unused", out="unused", teacher=str(teacher))
+    logits = teacher_logits(str(teacher), examples, labels[::-1], cfg)
+    assert logits.shape == (8, len(labels))
