@@ -499,8 +499,9 @@ def choose_backend(
         pred = logits.argmax(1) if len(y) else np.zeros(0, np.int64)
         if backend == "fp32":
             reference = pred
-            top2 = np.sort(_softmax(logits / np.float32(temperature)), axis=1)[:, -2:]  # (n, 2)
-            decided = top2[:, 1] - top2[:, 0] >= DECIDED_MARGIN
+            probs = np.sort(_softmax(logits / np.float32(temperature)), axis=1)  # (n, labels)
+            runner_up = probs[:, -2] if probs.shape[1] > 1 else np.zeros(len(probs))
+            decided = probs[:, -1] - runner_up >= DECIDED_MARGIN
             if not decided.any():  # every example a near-tie: judge on all of them
                 decided = np.ones(len(y), dtype=bool)
         same = pred == reference
