@@ -200,7 +200,8 @@ class TrainConfig:
         default="auto",
         metadata={
             "help": "serving backend stored in the model directory: 'auto' (the fastest that "
-            "keeps fp32's accuracy) or one of fp32, bf16, int8, int8-mixed, onnx, onnx-int8"
+            "keeps fp32's accuracy, of all but int8) or one of fp32, bf16, int8, int8-mixed, "
+            "onnx, onnx-int8"
         },
     )
     threads: int | None = field(

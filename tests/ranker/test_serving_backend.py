@@ -130,8 +130,8 @@ def test_swapping_fp32_s_near_ties_is_no_disagreement_but_changing_a_decided_pic
     swapped[80:] = [0.98, 1.0, 0.0]  # every near-tie swapped: 80% agreement overall
     flipped = swapped.copy()
     flipped[[0, 79]] = [0.0, 0.0, 6.0]  # and two decided picks changed (top-1 unchanged)
-    logits = {"fp32": fp32, "onnx": fp32, "onnx-int8": swapped, "int8": flipped}
-    latency = {"fp32": 0.04, "onnx": 0.03, "onnx-int8": 0.01, "int8": 0.005}
+    logits = {"fp32": fp32, "onnx": fp32, "onnx-int8": swapped, "int8-mixed": flipped}
+    latency = {"fp32": 0.04, "onnx": 0.03, "onnx-int8": 0.01, "int8-mixed": 0.005}
 
     def load_backend(model_dir, backend, threads):
         def forward(input_ids, mask):  # row i of the dev set is the one-token input [i]
@@ -140,15 +140,15 @@ def test_swapping_fp32_s_near_ties_is_no_disagreement_but_changing_a_decided_pic
         forward.backend = backend
         return forward
 
-    monkeypatch.setattr(serving, "BACKENDS", tuple(logits))
+    monkeypatch.setattr(serving, "AUTO_BACKENDS", tuple(logits))
     monkeypatch.setattr(serving, "load_backend", load_backend)
     monkeypatch.setattr(serving, "measure_latency", lambda forward: latency[forward.backend])
     choice = serving.choose_backend(tmp_path, [[i] for i in range(100)], y, "auto")
     m = choice["measured"]
     assert m["onnx-int8"]["agreement_with_fp32"] == pytest.approx(0.80)
     assert m["onnx-int8"]["agreement_where_decided"] == 1.0
-    assert m["int8"]["agreement_where_decided"] == pytest.approx(78 / 80)
-    assert m["int8"]["dev_top1"] == m["fp32"]["dev_top1"]  # refused for agreement alone
+    assert m["int8-mixed"]["agreement_where_decided"] == pytest.approx(78 / 80)
+    assert m["int8-mixed"]["dev_top1"] == m["fp32"]["dev_top1"]  # refused for agreement alone
     assert choice["backend"] == "onnx-int8"  # the old rule (80% overall) kept onnx
 
 

@@ -24,7 +24,7 @@ from ranker.model import (
     predict_logits,
     save_model_dir,
 )
-from ranker.serving import BACKENDS, Ranker, choose_backend
+from ranker.serving import AUTO_BACKENDS, Ranker, choose_backend
 from ranker.utils import cpu_flags, native_bf16, speed_flags
 from tests.ranker.conftest import KEYS
 
@@ -173,7 +173,8 @@ def test_choose_backend_measures_each_and_keeps_accuracy(trained: Path, data_dir
     y = np.array([ranker.labels.index(k) for k in labels])
     choice = choose_backend(trained, ids, y, "auto")
     emulated = {"bf16"} if native_bf16(cpu_flags()) is False else set()
-    assert set(choice["measured"]) == set(BACKENDS) - emulated
+    assert set(choice["measured"]) == set(AUTO_BACKENDS) - emulated
+    assert "int8" not in choice["measured"]  # per-tensor: measured only by name
     chosen = choice["measured"][choice["backend"]]
     assert chosen["dev_top1"] >= choice["measured"]["fp32"]["dev_top1"] - 0.003
     assert chosen["agreement_with_fp32"] >= 0.985
@@ -189,7 +190,7 @@ def test_choose_backend_skips_emulated_bf16(
     y = np.array([ranker.labels.index(k) for k in labels])[:40]
     monkeypatch.setattr(serving, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
     choice = choose_backend(trained, ids, y, "auto")
-    assert set(choice["measured"]) == set(BACKENDS) - {"bf16"}
+    assert set(choice["measured"]) == set(AUTO_BACKENDS) - {"bf16"}
     # Asked for by name it is still measured: the person knows their CPU.
     assert set(choose_backend(trained, ids, y, "bf16")["measured"]) == {"fp32", "bf16"}
 
