@@ -60,7 +60,13 @@ def labelled_contexts(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ranker.serving import DECIDED_MARGIN, Ranker, load_backend, measure_latency
+    from ranker.serving import (
+        DECIDED_MARGIN,
+        Ranker,
+        decided_by,
+        load_backend,
+        measure_latency,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -78,9 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     contexts, y = labelled_contexts(fp32, args.data, args.chats, args.seed)
     reference = fp32.probabilities(fp32.logits(contexts), renormalise=False)  # (n, labels)
     pick = reference.argmax(1)
-    top2 = np.sort(reference, axis=1)[:, -2:]  # (n, 2)
-    decided = top2[:, 1] - top2[:, 0] >= DECIDED_MARGIN
-    confident = top2[:, 1] >= fp32.threshold
+    decided = decided_by(reference)
+    confident = reference.max(axis=1) >= fp32.threshold
     print(
         f"{len(y)} labelled turns; fp32 decides {100 * decided.mean():.1f}% of them (its top-1 "
         f"leads by >= {DECIDED_MARGIN}), is confident on {100 * confident.mean():.1f}%",

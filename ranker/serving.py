@@ -390,6 +390,15 @@ def measure_latency(
     return float(np.median(times))
 
 
+def decided_by(probs: np.ndarray) -> np.ndarray:
+    """Which rows of calibrated probabilities ``(n, labels)`` decide: their top-1 leads the
+    runner-up by :data:`DECIDED_MARGIN` or more (a one-label row always does)."""
+    ranked = np.sort(probs, axis=1)
+    runner_up = ranked[:, -2] if ranked.shape[1] > 1 else np.zeros(len(ranked))
+    decided: np.ndarray = ranked[:, -1] - runner_up >= DECIDED_MARGIN
+    return decided
+
+
 def accurate_backends(
     measured: dict[str, dict[str, float]],
     tolerance: float = TOP1_TOLERANCE,
@@ -505,9 +514,7 @@ def choose_backend(
         pred = logits.argmax(1) if len(y) else np.zeros(0, np.int64)
         if backend == "fp32":
             reference = pred
-            probs = np.sort(_softmax(logits / np.float32(temperature)), axis=1)  # (n, labels)
-            runner_up = probs[:, -2] if probs.shape[1] > 1 else np.zeros(len(probs))
-            decided = probs[:, -1] - runner_up >= DECIDED_MARGIN
+            decided = decided_by(_softmax(logits / np.float32(temperature)))
             if not decided.any():  # every example a near-tie: judge on all of them
                 decided = np.ones(len(y), dtype=bool)
         same = pred == reference
@@ -515,7 +522,6 @@ def choose_backend(
             "dev_top1": topk_accuracy(logits, y, 1),
             "agreement_with_fp32": float(same.mean()) if len(y) else 1.0,
             "agreement_where_decided": float(same[decided].mean()) if len(y) else 1.0,
-            "decided_share": float(decided.mean()) if len(y) else 1.0,
             "latency_128_ms": 1000 * measure_latency(forward),
         }
     ok = accurate_backends(measured, tolerance, min_agreement)
@@ -542,6 +548,7 @@ __all__ = [
     "Ranker",
     "apply_backend",
     "choose_backend",
+    "decided_by",
     "load_backend",
     "served_backend",
     "suited_backend",
