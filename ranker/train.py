@@ -58,6 +58,8 @@ from ranker.model import (
 from ranker.utils import cpu_flags, native_bf16, set_seed
 
 AUTOCAST_MODES = ("auto", "bf16", "off")
+# TrainConfig.withdrawn_templates: when the threshold counts simulated "no template fits" turns.
+WITHDRAWN_MODES = ("auto", "on", "off")
 # From this many training examples the default recipe makes one pass (TrainConfig.epochs).
 ONE_EPOCH_FROM = 20_000
 
@@ -196,6 +198,15 @@ class TrainConfig:
             "wrong) at which the confidence threshold is set"
         },
     )
+    withdrawn_templates: str = field(
+        default="auto",
+        metadata={
+            "help": "the threshold's 'no template fits' turns: 'auto' simulates them (each dev "
+            "template turn again with its own template withdrawn) only where dev has no "
+            "free-text turns, 'on' always, 'off' never",
+            "choices": list(WITHDRAWN_MODES),
+        },
+    )
     backend: str = field(
         default="auto",
         metadata={
@@ -239,6 +250,11 @@ class TrainConfig:
         # The measured default (docs/ranker.md, issue 17): the newest message pooled apart.
         if self.pooling is None:
             self.pooling = POOL_MEAN_NEWEST if self.context_format == NEWEST_FIRST else POOL_MEAN
+        if self.withdrawn_templates not in WITHDRAWN_MODES:
+            raise ValueError(
+                f"withdrawn_templates must be one of {WITHDRAWN_MODES}, "
+                f"not {self.withdrawn_templates!r}"
+            )
         if self.autocast not in AUTOCAST_MODES:
             raise ValueError(f"autocast must be one of {AUTOCAST_MODES}, not {self.autocast!r}")
         if self.teacher is not None and self.freeze_encoder:
@@ -452,7 +468,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         soft = teacher_logits(cfg.teacher, tr.examples, labels, cfg) if cfg.teacher else None
         history = fit(model, tr, dev, cfg, teacher=soft)
     logits = predict_logits(model, dev_all.ids, cfg.eval_batch_size, cfg.progress)  # (n, labels)
-    metrics, temperature, threshold = calibrate(logits, dev_all.y, cfg.target_precision)
+    metrics, temperature, threshold = calibrate(
+        logits, dev_all.y, cfg.target_precision, cfg.withdrawn_templates
+    )
     logits = logits[dev_all.y >= 0]  # template turns, for the reliability diagram
     metrics["history"] = history
     metrics["n_train"] = len(tr.y)
@@ -707,13 +725,17 @@ def _no_decay(name: str) -> bool:
 
 
 def calibrate(
-    logits: np.ndarray, y: np.ndarray, target_precision: float
+    logits: np.ndarray, y: np.ndarray, target_precision: float, withdrawn: str = "auto"
 ) -> tuple[dict[str, Any], float, float]:
     """Fit the temperature and the confidence threshold on dev; return (metrics, T, threshold).
 
     ``y`` is -1 on dev turns that no label fits (free text): the temperature is fitted by NLL
     on the labelled turns, the threshold on all turns, where a confident top-1 on a free-text
-    turn counts as a wrong confident suggestion.
+    turn counts as a wrong confident suggestion. Where dev has no free-text turns (``withdrawn``
+    'auto'), or always ('on'), the threshold also counts each template turn with its own
+    template withdrawn as such a turn (:func:`ranker.calibration.with_withdrawn_templates`):
+    otherwise nothing tells it what "no template fits" looks like, and it keeps everything.
+    The ``dev_no_fit_*`` figures are then over those simulated turns.
     """
     fits = y >= 0
     logits_fit, y_fit = logits[fits], y[fits]
@@ -721,6 +743,9 @@ def calibrate(
     before = calibration.report(logits_fit, y_fit, 1.0)
     after = calibration.report(logits_fit, y_fit, temperature)
     probs = softmax(logits.astype(np.float64) / temperature, axis=-1)  # (n, labels)
+    simulated = withdrawn == "on" or (withdrawn == "auto" and bool(fits.all()))
+    if simulated:
+        probs, y = calibration.with_withdrawn_templates(probs, y)
     threshold = calibration.choose_threshold(
         probs.max(axis=-1), probs.argmax(axis=-1) == y, target_precision
     )
@@ -728,6 +753,7 @@ def calibrate(
         **{f"dev_top{k}": topk_accuracy(logits_fit, y_fit, k) for k in TOP_K},
         "temperature": temperature,
         "threshold": threshold,
+        "threshold_withdrawn_templates": simulated,
         "calibration_before": asdict(before),
         "calibration_after": asdict(after),
         **{f"dev_{k}": v for k, v in open_set_metrics(probs, y, threshold).items()},

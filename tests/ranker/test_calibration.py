@@ -10,6 +10,7 @@ from ranker.calibration import (
     confident_flags,
     fit_temperature,
     invert_softmax,
+    with_withdrawn_templates,
 )
 from ranker.metrics import nll
 
@@ -81,7 +82,7 @@ def test_threshold_chosen_with_free_text_turns_abstains_on_them() -> None:
     y_dev = np.where(free, -1, y)
 
     metrics, temperature, threshold = calibrate(logits, y_dev, 0.9)
-    _, _, threshold_templates_only = calibrate(logits[~free], y[~free], 0.9)
+    _, _, threshold_templates_only = calibrate(logits[~free], y[~free], 0.9, withdrawn="off")
     assert threshold > threshold_templates_only
     assert metrics["dev_confident_precision"] >= 0.9
     assert metrics["dev_n_no_fit"] == int(free.sum())
@@ -90,6 +91,67 @@ def test_threshold_chosen_with_free_text_turns_abstains_on_them() -> None:
     assert metrics["dev_no_fit_abstained"] > 1 - confident_free
     # The temperature is fitted on the template turns only: the same either way.
     assert temperature == fit_temperature(logits[~free], y[~free])
+
+
+def test_withdrawn_template_rows_are_the_softmax_without_that_label() -> None:
+    rng = np.random.default_rng(6)
+    logits = rng.normal(0, 2, (6, 4))
+    y = np.array([0, 3, -1, 1, 2, 2])
+    probs = softmax(logits, axis=1)
+    out, labels = with_withdrawn_templates(probs, y)
+    fit = np.nonzero(y >= 0)[0]
+    assert np.array_equal(out[:6], probs) and np.array_equal(labels[:6], y)
+    assert np.array_equal(labels[6:], np.full(len(fit), -1))
+    masked = logits[fit].copy()
+    masked[np.arange(len(fit)), y[fit]] = -np.inf  # the classifier without that label
+    assert np.allclose(out[6:], softmax(masked, axis=1))
+    # A one-label model has nothing left: the copy suggests nothing, confidently or not.
+    lone, lone_y = with_withdrawn_templates(np.ones((2, 1)), np.array([0, 0]))
+    assert np.array_equal(lone[2:], np.zeros((2, 1))) and list(lone_y) == [0, 0, -1, -1]
+
+
+def _open_set(noise: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dev logits and labels of 20 known classes, and logits of queries from 5 unknown ones,
+    for a nearest-centre classifier that knows only the 20."""
+    rng = np.random.default_rng(5)
+    d, known, unknown, n = 32, 20, 5, 3000
+    centres = rng.normal(size=(known + unknown, d))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+
+    def sample(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = rng.choice(classes, n)
+        x = centres[c] + rng.normal(0, noise, (n, d))
+        return x @ centres[:known].T * 8, c
+
+    dev_logits, dev_y = sample(np.arange(known))
+    unknown_logits, _ = sample(np.arange(known, known + unknown))
+    return dev_logits, dev_y, unknown_logits
+
+
+def test_threshold_without_free_text_turns_abstains_on_unknown_classes() -> None:
+    """Dev with a template for every turn (Banking77): fitted on those alone, the threshold
+    keeps nearly everything, queries of classes the model never saw included; with each turn
+    also counted with its own template withdrawn, it abstains on most of them and its
+    confident suggestions on known ones stay precise."""
+    from ranker.train import calibrate
+
+    dev_logits, dev_y, unknown_logits = _open_set(noise=0.3)
+    metrics, temperature, threshold = calibrate(dev_logits, dev_y, 0.9)
+    _, _, plain = calibrate(dev_logits, dev_y, 0.9, withdrawn="off")
+    assert metrics["threshold_withdrawn_templates"] is True
+    assert metrics["dev_n_no_fit"] == len(dev_y)  # one simulated turn per template turn
+    assert metrics["dev_confident_precision"] >= 0.9
+    unknown_conf = softmax(unknown_logits / temperature, axis=1).max(axis=1)
+    assert (unknown_conf < plain).mean() < 0.3
+    assert (unknown_conf < threshold).mean() > 0.8
+    dev_probs = softmax(dev_logits / temperature, axis=1)
+    confident = dev_probs.max(axis=1) >= threshold
+    assert (dev_probs.argmax(axis=1) == dev_y)[confident].mean() >= 0.95
+    # Real free-text turns are the evidence where dev has them: nothing is simulated then.
+    with_free = np.concatenate([dev_y[:-10], np.full(10, -1)])
+    free_metrics, _, _ = calibrate(dev_logits, with_free, 0.9)
+    assert free_metrics["threshold_withdrawn_templates"] is False
+    assert free_metrics["dev_n_no_fit"] == 10
 
 
 def test_confident_flags_back_only_the_classifiers_top1() -> None:
