@@ -81,9 +81,7 @@ def choose_threshold(conf: FloatArray, correct: NDArray[np.bool_], target: float
     return float(conf[order[ok[-1]]])
 
 
-def with_withdrawn_templates(
-    probs: FloatArray, labels: IntArray
-) -> tuple[FloatArray, IntArray]:
+def with_withdrawn_templates(probs: FloatArray, labels: IntArray) -> tuple[FloatArray, IntArray]:
     """``probs`` and ``labels`` with, appended, each template row again with its own template
     withdrawn: that probability set to 0, the rest renormalised, labelled -1 (no template fits).
 
