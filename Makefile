@@ -85,6 +85,7 @@ BENCH_ENV = REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 bench: venv-dev
 	$(PY) bench/ranker_bench.py
 	$(PY) bench/train_step_bench.py
+	$(PY) bench/open_intent_bench.py --work var/bench/open-intent --no-progress
 	$(PY) bench/sgd_curve_bench.py --work var/bench/sgd-curve --sizes all,2000,8000,32000
 	$(BENCH_ENV) RANKER_BACKEND=onnx-int8 $(PY) bench/ranking_path_bench.py
 	$(BENCH_ENV) $(PY) bench/live_bench.py --agents 1,50 --seconds 60
