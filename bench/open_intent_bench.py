@@ -16,7 +16,7 @@ Baseline, from the same run: TF-IDF + logistic regression trained on the same ex
 threshold chosen the same way on the same dev split. Then the trade-off: for other precision
 targets on dev, the threshold and the same test figures (from one set of probabilities).
 
-    python bench/open_intent_bench.py --work /tmp/h17/open     # 3 epochs: 2 min with AMX, more without
+    python bench/open_intent_bench.py --work /tmp/h17/open     # 2 min of training with AMX
     python bench/open_intent_bench.py --work /tmp/h17/open --epochs 1
 
 Figures are printed as a table and, at the end, as one JSON line.
