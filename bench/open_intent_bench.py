@@ -4,7 +4,7 @@ A seeded quarter of Banking77's intents is removed from the catalog and from the
 the ranker is trained on the rest with the default recipe (its dev split, for the temperature
 and the threshold, holds only known intents: there is nothing else to hold out honestly; with
 no free-text turns there, training's threshold counts each dev query also with its own intent
-withdrawn, as a turn no template fits: ranker.calibration.with_withdrawn_templates), and
+withdrawn, as a turn no template fits: ranker.calibration.threshold_evidence), and
 ``python -m ranker evaluate`` on the whole test set reports:
 
 - removed-intent test queries abstained (``unknown_abstain_rate``: top-1 probability below the
@@ -42,7 +42,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.baselines import tfidf_lr  # noqa: E402
 from bench.tables import markdown_table, pct  # noqa: E402
-from ranker.calibration import choose_threshold, with_withdrawn_templates  # noqa: E402
+from ranker.calibration import choose_threshold, threshold_evidence  # noqa: E402
 from ranker.data import iter_examples, read_catalog, read_conversations  # noqa: E402
 from ranker.evaluate import EvalConfig, evaluate  # noqa: E402
 from ranker.metrics import open_set_metrics, topk_accuracy  # noqa: E402
@@ -94,9 +94,9 @@ def trade_off(
 ) -> list[dict[str, Any]]:
     """For each dev precision target: its threshold, chosen as training chooses it, and the
     test figures there."""
-    # Dev holds known intents only, so the threshold is chosen as training chooses it there:
-    # with each dev query also counted once with its own intent withdrawn.
-    dev_probs, dev_y = with_withdrawn_templates(dev_probs, dev_y)
+    # On the rows training chooses it on: dev holds known intents only, so each dev query is
+    # also counted once with its own intent withdrawn.
+    dev_probs, dev_y, _ = threshold_evidence(dev_probs, dev_y)
     conf, right = dev_probs.max(1), dev_probs.argmax(1) == dev_y
     rows = []
     for target in TARGETS:

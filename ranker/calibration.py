@@ -108,6 +108,24 @@ def with_withdrawn_templates(probs: FloatArray, labels: IntArray) -> tuple[Float
     )
 
 
+# When the threshold also counts withdrawn-template turns (TrainConfig.withdrawn_templates):
+# 'auto' where no held-out turn is free text, 'on' always, 'off' never.
+WITHDRAWN_MODES = ("auto", "on", "off")
+
+
+def threshold_evidence(
+    probs: FloatArray, labels: IntArray, withdrawn: str = "auto"
+) -> tuple[FloatArray, IntArray, bool]:
+    """The rows the confidence threshold is chosen on, and whether withdrawn-template copies
+    (:func:`with_withdrawn_templates`) were added to them: with ``withdrawn`` 'auto' where no
+    row is a free-text turn (label -1), with 'on' always, with 'off' never."""
+    labels = np.asarray(labels)
+    simulated = withdrawn == "on" or (withdrawn == "auto" and bool((labels >= 0).all()))
+    if simulated:
+        probs, labels = with_withdrawn_templates(probs, labels)
+    return probs, labels, simulated
+
+
 def confident_flags(
     shown: Sequence[tuple[str, float]],
     classifier: Sequence[tuple[str, float]],

@@ -58,8 +58,6 @@ from ranker.model import (
 from ranker.utils import cpu_flags, native_bf16, set_seed
 
 AUTOCAST_MODES = ("auto", "bf16", "off")
-# TrainConfig.withdrawn_templates: when the threshold counts simulated "no template fits" turns.
-WITHDRAWN_MODES = ("auto", "on", "off")
 # From this many training examples the default recipe makes one pass (TrainConfig.epochs).
 ONE_EPOCH_FROM = 20_000
 
@@ -204,7 +202,7 @@ class TrainConfig:
             "help": "the threshold's 'no template fits' turns: 'auto' simulates them (each dev "
             "template turn again with its own template withdrawn) only where dev has no "
             "free-text turns, 'on' always, 'off' never",
-            "choices": list(WITHDRAWN_MODES),
+            "choices": list(calibration.WITHDRAWN_MODES),
         },
     )
     backend: str = field(
@@ -250,9 +248,9 @@ class TrainConfig:
         # The measured default (docs/ranker.md, issue 17): the newest message pooled apart.
         if self.pooling is None:
             self.pooling = POOL_MEAN_NEWEST if self.context_format == NEWEST_FIRST else POOL_MEAN
-        if self.withdrawn_templates not in WITHDRAWN_MODES:
+        if self.withdrawn_templates not in calibration.WITHDRAWN_MODES:
             raise ValueError(
-                f"withdrawn_templates must be one of {WITHDRAWN_MODES}, "
+                f"withdrawn_templates must be one of {calibration.WITHDRAWN_MODES}, "
                 f"not {self.withdrawn_templates!r}"
             )
         if self.autocast not in AUTOCAST_MODES:
@@ -733,7 +731,7 @@ def calibrate(
     on the labelled turns, the threshold on all turns, where a confident top-1 on a free-text
     turn counts as a wrong confident suggestion. Where dev has no free-text turns (``withdrawn``
     'auto'), or always ('on'), the threshold also counts each template turn with its own
-    template withdrawn as such a turn (:func:`ranker.calibration.with_withdrawn_templates`):
+    template withdrawn as such a turn (:func:`ranker.calibration.threshold_evidence`):
     otherwise nothing tells it what "no template fits" looks like, and it keeps everything.
     The ``dev_no_fit_*`` figures are then over those simulated turns.
     """
@@ -743,9 +741,7 @@ def calibrate(
     before = calibration.report(logits_fit, y_fit, 1.0)
     after = calibration.report(logits_fit, y_fit, temperature)
     probs = softmax(logits.astype(np.float64) / temperature, axis=-1)  # (n, labels)
-    simulated = withdrawn == "on" or (withdrawn == "auto" and bool(fits.all()))
-    if simulated:
-        probs, y = calibration.with_withdrawn_templates(probs, y)
+    probs, y, simulated = calibration.threshold_evidence(probs, y, withdrawn)
     threshold = calibration.choose_threshold(
         probs.max(axis=-1), probs.argmax(axis=-1) == y, target_precision
     )
