@@ -38,7 +38,7 @@ class AgentRateThrottle(SimpleRateThrottle):
             return True
         key = self.get_cache_key(request, view)
         self.now = time.time()
-        count = rate_count(key, period=self.duration)
+        count = rate_count(key, period=self.duration, limit=self.num_requests)
         if count is None:
             return True
         self.window_start = rate_window_start(key) or self.now

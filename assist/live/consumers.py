@@ -270,7 +270,7 @@ class AssistConsumer(AsyncWebsocketConsumer):
         # count is a Redis round trip or two, and on that one thread every socket's count
         # would queue behind every socket's database work.
         count = await sync_to_async(rate_count, thread_sensitive=False)(
-            f"ratelimit:ws:user:{self.user.pk}", period=period
+            f"ratelimit:ws:user:{self.user.pk}", period=period, limit=settings.WS_RATE_BURST
         )
         return count is None or count <= settings.WS_RATE_BURST
 

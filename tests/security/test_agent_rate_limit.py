@@ -55,3 +55,17 @@ async def test_two_sockets_of_one_agent_share_one_budget(db):
     assert await ping(theirs) == "pong"
     for communicator in (first, second, third, theirs):
         await communicator.disconnect()
+
+
+@override_settings(WS_RATE_BURST=4, WS_RATE_PER_SECOND=0.01)
+async def test_an_agent_whose_count_lost_its_expiry_is_not_refused_for_good(db):
+    from django.core.cache import cache
+
+    agent = await sync_to_async(factories.agent)(username="ann")
+    # The state Django's two-step INCR leaves when a window expires between its steps, after
+    # many frames: a counter over the budget that never expires and no window start.
+    await sync_to_async(cache.set)(f"ratelimit:ws:user:{agent.pk}", 1000, timeout=None)
+    communicator = await socket_for(agent)
+    assert [await ping(communicator) for _ in range(4)] == ["pong"] * 4
+    assert await ping(communicator) == "rate_limited"  # and the budget holds again
+    await communicator.disconnect()
