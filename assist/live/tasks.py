@@ -44,7 +44,13 @@ def _delivery_count(task: Task) -> int:
     key = f"assist.deliveries.{task.request.id}"
     try:
         cache.add(key, 1, timeout=DELIVERY_COUNT_TTL_S)
-        return int(cache.incr(key))
+        count = int(cache.incr(key))
+        if count == 1:
+            # Django's INCR is an EXISTS and an INCR: the counter expired between them and the
+            # INCR made a new one with no expiry. Give it one, or it stays in Redis for good
+            # (the same race as assist/ratelimit.py's).
+            cache.touch(key, timeout=DELIVERY_COUNT_TTL_S)
+        return count
     except Exception:
         logger.warning("delivery not counted: the cache is unreachable")
         return 1
