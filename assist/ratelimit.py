@@ -9,7 +9,8 @@ passed a limit of 600). A window starts at its first event and may let up to twi
 through across its edge; the limits are there to stop a runaway client, not to meter. Every
 window ends: Django's INCR is two commands, and a counter that expires between them comes back
 without an expiry, which would refuse that agent for good (it did, under a load of 200 agents);
-rate_count gives such a counter its expiry, and resets one found over the limit past its window.
+incr_expiring gives such a counter its expiry; rate_count resets one found over the limit past
+its window.
 """
 
 import logging
@@ -28,9 +29,8 @@ def rate_count(key: str, *, period: int, limit: int) -> int | None:
     try:
         for _ in range(3):  # a window may end between two calls; the next one then begins
             try:
-                # Most events find their window open, so the INCR comes first: with Django's
-                # Redis cache, an EXISTS and an INCR.
-                count = int(cache.incr(key))
+                # Most events find their window open, so the INCR comes first.
+                count = incr_expiring(key, timeout=period)
             except ValueError:  # no window open
                 # add is SET NX (atomic): of simultaneous first events, one opens the window,
                 # with the window's length as expiry, and notes when it began.
@@ -38,10 +38,7 @@ def rate_count(key: str, *, period: int, limit: int) -> int | None:
                     cache.set(start_key, time.time(), timeout=period)
                     return 1
                 continue
-            if count == 1:
-                # The window that EXISTS saw expired before the INCR, which then made a new
-                # counter with no expiry: without this, that agent's count would never end.
-                cache.touch(key, timeout=period)
+            if count == 1:  # the window expired during the INCR: this event begins the next
                 cache.set(start_key, time.time(), timeout=period)
             elif count > limit and _outlived(start_key, period):
                 # A counter left without expiry (a process that died between the two calls
@@ -54,6 +51,19 @@ def rate_count(key: str, *, period: int, limit: int) -> int | None:
     except Exception:
         logger.warning("rate limit not checked: the cache is unreachable")
         return None
+
+
+def incr_expiring(key: str, *, timeout: int) -> int:
+    """INCR the counter under `key` (ValueError if there is none) and keep it expiring.
+
+    Django's Redis cache INCRs with an EXISTS and then an INCR: a counter that expires between
+    the two comes back from the INCR as a new one, 1, with no expiry, and would stay for good.
+    This gives it `timeout`. Every counter in the shared cache goes through here: the rate
+    limits above and the ranking's delivery count (assist/live/tasks.py)."""
+    count = int(cache.incr(key))
+    if count == 1:
+        cache.touch(key, timeout=timeout)
+    return count
 
 
 def _outlived(start_key: str, period: int) -> bool:

@@ -22,6 +22,7 @@ from assist.live import worker_signals  # noqa: F401  (connects the worker's sig
 from assist.live.picks import PickRequest, pick_record
 from assist.live.rankings import ranking_fail
 from assist.live.suggestions import suggestion_create
+from assist.ratelimit import incr_expiring
 from assist.serving.model_cache import NoModel
 
 logger = logging.getLogger(__name__)
@@ -44,13 +45,7 @@ def _delivery_count(task: Task) -> int:
     key = f"assist.deliveries.{task.request.id}"
     try:
         cache.add(key, 1, timeout=DELIVERY_COUNT_TTL_S)
-        count = int(cache.incr(key))
-        if count == 1:
-            # Django's INCR is an EXISTS and an INCR: the counter expired between them and the
-            # INCR made a new one with no expiry. Give it one, or it stays in Redis for good
-            # (the same race as assist/ratelimit.py's).
-            cache.touch(key, timeout=DELIVERY_COUNT_TTL_S)
-        return count
+        return incr_expiring(key, timeout=DELIVERY_COUNT_TTL_S)
     except Exception:
         logger.warning("delivery not counted: the cache is unreachable")
         return 1
