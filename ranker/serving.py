@@ -232,6 +232,11 @@ class Ranker:
             return cls._cache[key]
 
     @property
+    def forward(self) -> Forward:
+        """The loaded backend's forward pass, token ids to logits (what measure_latency times)."""
+        return self._forward
+
+    @property
     def labels(self) -> list[str]:
         """Template keys in head order."""
         return list(self.meta.labels)

@@ -165,6 +165,16 @@ class TrainConfig:
     patience: int = field(
         default=1, metadata={"help": "epochs without dev-NLL improvement before stopping"}
     )
+    rdrop: float = field(
+        default=0.0,
+        metadata={
+            "help": "R-Drop (Liang et al., 2021): each batch passes twice with different "
+            "dropout, and this weight times the symmetric KL between the two passes' "
+            "probabilities is added to the loss; 0 (the default) passes once. Costs about half "
+            "as much training time again, for a gain inside the seeds' noise on Banking77 "
+            "(docs/benchmarks.md)"
+        },
+    )
     max_steps: int | None = field(
         default=None, metadata={"help": "stop after this many steps (tests, smoke runs)"}
     )
@@ -259,6 +269,8 @@ class TrainConfig:
             raise ValueError("--teacher distils into a fine-tuned model, not --freeze-encoder")
         if not 0.0 <= self.distill_weight <= 1.0 or self.distill_temperature <= 0:
             raise ValueError("--distill-weight must be in [0, 1] and --distill-temperature > 0")
+        if self.rdrop < 0:
+            raise ValueError(f"--rdrop must be 0 or more, not {self.rdrop}")
 
     def epochs_for(self, n_examples: int) -> int:
         """Passes over ``n_examples`` training examples: ``epochs``, or the recipe's default."""
@@ -521,6 +533,7 @@ def fine_tune_step(
     y: torch.Tensor,
     *,
     bf16: bool,
+    rdrop: float = 0.0,
 ) -> float:
     """One optimisation step on a batch (the learning-rate schedule is the caller's); the loss.
 
@@ -528,13 +541,27 @@ def fine_tune_step(
     matrix products run in bfloat16 (for CPUs that have it natively: TrainConfig.bf16_autocast).
     """
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = model(input_ids, mask)
-    loss = loss_fn(logits.float(), y)
+        if rdrop:
+            logits = model(torch.cat([input_ids, input_ids]), torch.cat([mask, mask])).float()
+        else:
+            logits = model(input_ids, mask).float()
+    if rdrop:
+        first, second = logits.chunk(2)
+        loss = (loss_fn(first, y) + loss_fn(second, y)) / 2 + rdrop * symmetric_kl(first, second)
+    else:
+        loss = loss_fn(logits, y)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
     return float(loss.item())
+
+
+def symmetric_kl(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(KL(p_a || p_b) + KL(p_b || p_a)) / 2 of two logit batches (batch, labels), batch mean."""
+    log_a, log_b = nn.functional.log_softmax(a, dim=-1), nn.functional.log_softmax(b, dim=-1)
+    kl = partial(nn.functional.kl_div, reduction="batchmean", log_target=True)
+    return (kl(log_b, log_a) + kl(log_a, log_b)) / 2
 
 
 def freeze_bottom(encoder: nn.Module, n_layers: int) -> None:
@@ -604,7 +631,9 @@ def fit(
                     temperature=cfg.distill_temperature,
                     hard=loss_fn,
                 )
-            loss = fine_tune_step(model, opt, batch_loss, input_ids, mask, y, bf16=bf16)
+            loss = fine_tune_step(
+                model, opt, batch_loss, input_ids, mask, y, bf16=bf16, rdrop=cfg.rdrop
+            )
             sched.step()
             step += 1
             running = 0.98 * running + 0.02 * loss if i else loss
