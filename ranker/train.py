@@ -2,8 +2,8 @@
 
 Recipe (see docs/ranker.md for the measurements behind it): mean pooling + L2 norm, a cosine head
 initialised from class-mean embeddings (prototypes) of the frozen encoder with a learned scale,
-AdamW with a 20x larger learning rate for the head, linear warm-up and decay, early stopping on
-dev NLL, then one temperature fitted on dev.
+AdamW with a 20x larger learning rate for the head, linear warm-up and decay, R-Drop where the
+fine-tuning makes several passes, early stopping on dev NLL, then one temperature fitted on dev.
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ from ranker.utils import cpu_flags, native_bf16, set_seed
 AUTOCAST_MODES = ("auto", "bf16", "off")
 # From this many training examples the default recipe makes one pass (TrainConfig.epochs).
 ONE_EPOCH_FROM = 20_000
+# R-Drop's weight where the default recipe makes several passes (TrainConfig.rdrop): on
+# Banking77 it gained 0.4 points of top-1 over five seeds (docs/benchmarks.md, R-Drop).
+RDROP = 3.0
 
 
 @dataclass
@@ -165,14 +168,15 @@ class TrainConfig:
     patience: int = field(
         default=1, metadata={"help": "epochs without dev-NLL improvement before stopping"}
     )
-    rdrop: float = field(
-        default=0.0,
+    rdrop: float | None = field(
+        default=None,
         metadata={
             "help": "R-Drop (Liang et al., 2021): each batch passes twice with different "
             "dropout, and this weight times the symmetric KL between the two passes' "
-            "probabilities is added to the loss; 0 (the default) passes once. Costs about half "
-            "as much training time again, for a gain inside the seeds' noise on Banking77 "
-            "(docs/benchmarks.md)"
+            "probabilities is added to the loss (0: one pass). Default: "
+            f"{RDROP:g} where fine-tuning makes several passes (fewer than "
+            f"{ONE_EPOCH_FROM:,} examples), 0 for one pass over a large set, where the second "
+            "pass would cost about half the time again (docs/benchmarks.md, R-Drop)"
         },
     )
     max_steps: int | None = field(
@@ -269,7 +273,7 @@ class TrainConfig:
             raise ValueError("--teacher distils into a fine-tuned model, not --freeze-encoder")
         if not 0.0 <= self.distill_weight <= 1.0 or self.distill_temperature <= 0:
             raise ValueError("--distill-weight must be in [0, 1] and --distill-temperature > 0")
-        if self.rdrop < 0:
+        if self.rdrop is not None and self.rdrop < 0:
             raise ValueError(f"--rdrop must be 0 or more, not {self.rdrop}")
 
     def epochs_for(self, n_examples: int) -> int:
@@ -278,6 +282,13 @@ class TrainConfig:
             return self.epochs
         # The one-pass rule is about fine-tuning's cost; a pass of the head alone costs little.
         return 1 if n_examples >= ONE_EPOCH_FROM and not self.freeze_encoder else 3
+
+    def rdrop_for(self, n_examples: int) -> float:
+        """R-Drop's weight when fine-tuning on ``n_examples`` examples: ``rdrop``, or the
+        recipe's (on where it makes several passes)."""
+        if self.rdrop is not None:
+            return self.rdrop
+        return RDROP if self.epochs_for(n_examples) > 1 else 0.0
 
     @property
     def bf16_autocast(self) -> bool:
@@ -488,6 +499,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     metrics["n_dev_no_fit"] = int((dev_all.y < 0).sum())
     metrics["train_seconds"] = round(time.perf_counter() - t_start, 1)
     metrics["autocast"] = "off" if cfg.freeze_encoder or not cfg.bf16_autocast else "bf16"
+    metrics["rdrop"] = 0.0 if cfg.freeze_encoder else cfg.rdrop_for(len(tr.y))
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -608,6 +620,7 @@ def fit(
         "linear", opt, num_warmup_steps=int(total * cfg.warmup), num_training_steps=total
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    rdrop = cfg.rdrop_for(len(tr.y))
     rng = np.random.default_rng(cfg.seed)
     best_nll, best_state, bad, step = math.inf, None, 0, 0
     history: list[Any] = []
@@ -632,7 +645,7 @@ def fit(
                     hard=loss_fn,
                 )
             loss = fine_tune_step(
-                model, opt, batch_loss, input_ids, mask, y, bf16=bf16, rdrop=cfg.rdrop
+                model, opt, batch_loss, input_ids, mask, y, bf16=bf16, rdrop=rdrop
             )
             sched.step()
             step += 1

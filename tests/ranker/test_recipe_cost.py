@@ -1,4 +1,5 @@
-"""What the default recipe spends: one pass over a large training set, prototypes from a
+"""What the default recipe spends: one pass over a large training set and R-Drop's second pass
+only where it makes several, prototypes from a
 sample per label, bottom layers that can stay as pretrained (the backend choice's share:
 test_train_serve.py)."""
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ranker.train import ONE_EPOCH_FROM, TrainConfig, _per_label_sample
+from ranker.train import ONE_EPOCH_FROM, RDROP, TrainConfig, _per_label_sample
 from tests.ranker.conftest import tiny_recipe
 
 
@@ -27,6 +28,21 @@ def config(**kwargs) -> TrainConfig:
 )
 def test_fine_tuning_makes_one_pass_over_a_large_set(kwargs, n, epochs):
     assert config(**kwargs).epochs_for(n) == epochs
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "n", "weight"),
+    [
+        ({}, ONE_EPOCH_FROM - 1, RDROP),  # Banking77's size: three passes, R-Drop on
+        ({}, ONE_EPOCH_FROM, 0.0),  # one pass: a second forward would cost half again
+        ({"epochs": 1}, 1000, 0.0),  # one pass asked for: no R-Drop either
+        ({"epochs": 2}, 107_154, RDROP),
+        ({"rdrop": 0.0}, 1000, 0.0),  # asked for: kept
+        ({"rdrop": 1.0}, 107_154, 1.0),
+    ],
+)
+def test_r_drop_comes_with_several_passes_unless_told(kwargs, n, weight):
+    assert config(**kwargs).rdrop_for(n) == weight
 
 
 def test_prototype_sample_caps_each_label_and_keeps_every_label():
