@@ -174,9 +174,10 @@ class TrainConfig:
             "help": "R-Drop (Liang et al., 2021): each batch passes twice with different "
             "dropout, and this weight times the symmetric KL between the two passes' "
             "probabilities is added to the loss (0: one pass). Default: "
-            f"{RDROP:g} where fine-tuning makes several passes (fewer than "
-            f"{ONE_EPOCH_FROM:,} examples), 0 for one pass over a large set, where the second "
-            "pass would cost about half the time again (docs/benchmarks.md, R-Drop)"
+            f"{RDROP:g} where fine-tuning makes several passes (--epochs above 1, or the "
+            f"recipe's 3 below {ONE_EPOCH_FROM:,} examples), 0 for one pass over a large set, "
+            "where the second pass would cost about half the time again (docs/benchmarks.md, "
+            "R-Drop)"
         },
     )
     max_steps: int | None = field(
@@ -551,6 +552,9 @@ def fine_tune_step(
 
     Master weights, gradients and the optimizer stay fp32; with ``bf16`` only the forward's
     matrix products run in bfloat16 (for CPUs that have it natively: TrainConfig.bf16_autocast).
+    With ``rdrop`` > 0 (R-Drop) the batch passes twice, as one batch of twice the size, each copy
+    under its own dropout; the loss is the mean of the two passes' losses plus ``rdrop`` times
+    the symmetric KL between their probabilities.
     """
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         if rdrop:

@@ -1,7 +1,6 @@
-"""What the default recipe spends: one pass over a large training set and R-Drop's second pass
-only where it makes several, prototypes from a
-sample per label, bottom layers that can stay as pretrained (the backend choice's share:
-test_train_serve.py)."""
+"""What the default recipe spends: one pass over a large training set, R-Drop's second pass
+only where it makes several, prototypes from a sample per label, bottom layers that can stay as
+pretrained (the backend choice's share: test_train_serve.py)."""
 
 from pathlib import Path
 
