@@ -286,7 +286,10 @@ class TrainConfig:
 
     def rdrop_for(self, n_examples: int) -> float:
         """R-Drop's weight when fine-tuning on ``n_examples`` examples: ``rdrop``, or the
-        recipe's (on where it makes several passes)."""
+        recipe's (on where it makes several passes); 0 for a head over the frozen encoder,
+        which has no dropout pass to repeat."""
+        if self.freeze_encoder:
+            return 0.0
         if self.rdrop is not None:
             return self.rdrop
         return RDROP if self.epochs_for(n_examples) > 1 else 0.0
@@ -500,7 +503,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     metrics["n_dev_no_fit"] = int((dev_all.y < 0).sum())
     metrics["train_seconds"] = round(time.perf_counter() - t_start, 1)
     metrics["autocast"] = "off" if cfg.freeze_encoder or not cfg.bf16_autocast else "bf16"
-    metrics["rdrop"] = 0.0 if cfg.freeze_encoder else cfg.rdrop_for(len(tr.y))
+    metrics["rdrop"] = cfg.rdrop_for(len(tr.y))
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ def test_fine_tuning_makes_one_pass_over_a_large_set(kwargs, n, epochs):
         ({"epochs": 2}, 107_154, RDROP),
         ({"rdrop": 0.0}, 1000, 0.0),  # asked for: kept
         ({"rdrop": 1.0}, 107_154, 1.0),
+        ({"freeze_encoder": True}, 1000, 0.0),  # a head over cached embeddings: nothing to drop
     ],
 )
 def test_r_drop_comes_with_several_passes_unless_told(kwargs, n, weight):
